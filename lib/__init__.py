@@ -1,0 +1,1 @@
+"""The leads dashboard's library: everything but the pages."""
