@@ -1,0 +1,155 @@
+"""Settings: environment variables override the `[crm]` table of .streamlit/secrets.toml, then defaults.
+
+One typed, immutable object. Invalid values are collected and raised together as one ConfigError, so the
+page can list every problem at once instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from lib.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+SOURCES = ("demo", "v2", "kommo", "aiployees", "livetex")
+IMPLEMENTED_SOURCES = ("demo", "v2")
+MAX_DEMO_SIZE = 5_000_000
+
+# setting name -> (environment variable / secrets key, default)
+_DEFAULTS: dict[str, tuple[str, object]] = {
+    "source": ("LEADS_SOURCE", "demo"),
+    "base_url": ("LEADS_BASE_URL", None),
+    "token": ("LEADS_TOKEN", None),
+    "data_dir": ("LEADS_DATA_DIR", str(PROJECT_ROOT / ".data")),
+    "timezone": ("LEADS_TIMEZONE", "Asia/Jerusalem"),
+    "phone_region": ("LEADS_PHONE_REGION", "IL"),
+    "demo_size": ("LEADS_DEMO_SIZE", 5000),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know to connect and to display. `token` is never shown in a repr."""
+
+    source: str = "demo"
+    base_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    data_dir: Path = PROJECT_ROOT / ".data"
+    timezone: str = "Asia/Jerusalem"
+    phone_region: str = "IL"
+    demo_size: int = 5000
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == "demo"
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str | None:
+    """The problem with a CRM base URL, or None when it is acceptable (https, or http on loopback)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"LEADS_BASE_URL must be a full URL such as https://crm.example.com (got {url!r})"
+    if parts.username or parts.password:
+        return "LEADS_BASE_URL must not contain a user name or password: put the token in LEADS_TOKEN"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return (
+            "LEADS_BASE_URL uses plain http:// to a remote host, which would send the token unencrypted: "
+            "use https://"
+        )
+    return None
+
+
+def read_secrets(path: Path = SECRETS_FILE) -> dict:
+    """The `[crm]` table of the secrets file (empty when the file is absent)."""
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"{path.name} could not be read: {exc}"]) from None
+    table = data.get("crm", {})
+    return table if isinstance(table, dict) else {}
+
+
+def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None = None) -> Settings:
+    """Settings from `env` (default os.environ) over `secrets` (default the secrets file's [crm] table)."""
+    env = os.environ if env is None else env
+    secrets = read_secrets() if secrets is None else secrets
+    raw: dict[str, object] = {}
+    for name, (key, default) in _DEFAULTS.items():
+        value = env.get(key)
+        if value is None or str(value).strip() == "":
+            value = secrets.get(key, secrets.get(name, default))
+        raw[name] = value.strip() if isinstance(value, str) else value
+
+    problems: list[str] = []
+    source = str(raw["source"] or "demo").lower()
+    if source not in SOURCES:
+        problems.append(f"LEADS_SOURCE must be one of {', '.join(SOURCES)} (got {source!r})")
+    elif source not in IMPLEMENTED_SOURCES:
+        problems.append(f"LEADS_SOURCE={source} is not available in this version yet: use demo or v2")
+
+    base_url = raw["base_url"] or None
+    token = raw["token"] or None
+    if source != "demo":
+        if not base_url:
+            problems.append(f"LEADS_BASE_URL is required for LEADS_SOURCE={source}")
+        if not token:
+            problems.append(f"LEADS_TOKEN is required for LEADS_SOURCE={source}")
+    if base_url:
+        base_url = str(base_url).rstrip("/")
+        if problem := check_base_url(base_url):
+            problems.append(problem)
+
+    timezone = str(raw["timezone"])
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"LEADS_TIMEZONE must be an IANA time zone such as Asia/Jerusalem (got {timezone!r})")
+
+    region = str(raw["phone_region"]).upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(f"LEADS_PHONE_REGION must be a two-letter country code such as IL (got {region!r})")
+
+    try:
+        demo_size = int(str(raw["demo_size"]).replace("_", "").replace(",", ""))
+        if not 0 <= demo_size <= MAX_DEMO_SIZE:
+            raise ValueError
+    except ValueError:
+        problems.append(f"LEADS_DEMO_SIZE must be a whole number from 0 to {MAX_DEMO_SIZE:,}")
+        demo_size = 0
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        source=source,
+        base_url=base_url,
+        token=token,
+        data_dir=Path(str(raw["data_dir"])).expanduser(),
+        timezone=timezone,
+        phone_region=region,
+        demo_size=demo_size,
+    )
