@@ -195,7 +195,7 @@ class HttpClient:
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return exc.retry_after
         backoff = tenacity.wait_exponential_jitter(
-            initial=self.backoff, max=self.backoff_cap, jitter=self.backoff
+            multiplier=self.backoff, max=self.backoff_cap, jitter=self.backoff
         )
         return backoff(state)
 
