@@ -1,0 +1,681 @@
+"""The dashboard's numbers: pure pandas functions, a canonical frame in, a small DataFrame (or dict) out.
+
+No Streamlit here. Every function works on the few distinct values of a column (categorical codes,
+integer keys, ``np.bincount``) rather than on a million strings, so a million leads take milliseconds.
+
+Conventions shared by every function:
+- ``leads`` is a canonical leads frame (``lib.schema``), ``statuses`` a status catalogue with ``role`` and
+  ``stage`` filled in (``lib.roles.with_default_roles`` or the user's overrides).
+- A lead whose ``status_id`` is missing or not in the catalogue counts as an **open** lead at the first
+  funnel stage (it exists, we just do not know where it stands); ``status_breakdown`` lists it on its own row.
+- Time is stored in UTC and bucketed in the display time zone ``tz``; a date bound means whole days there.
+  Weeks start on **Sunday** (the Israeli working week), months on the 1st.
+- Missing or empty UTM values read ``(none)``; a missing owner reads ``(unassigned)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from lib.schema import ROLES, UTM_FIELDS
+
+NONE = "(none)"
+UNASSIGNED = "(unassigned)"
+UNKNOWN_STATUS = "(unknown status)"
+OTHER = "(other)"
+FREQS = ("D", "W", "M")
+_ROLE_INDEX = {r: i for i, r in enumerate(ROLES)}  # open 0, won 1, lost 2, junk 3
+_OPEN, _WON, _LOST, _JUNK = (_ROLE_INDEX[r] for r in ("open", "won", "lost", "junk"))
+_DAY_NS = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
+_Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+# --------------------------------------------------------------------------------------------------
+# Low-level helpers: integer codes per lead
+# --------------------------------------------------------------------------------------------------
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """UTC instants as int64 nanoseconds since the epoch; NaT is ``_NAT``."""
+    if not isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = pd.to_datetime(values, utc=True, errors="coerce")
+    if values.dtype.unit != "ns":
+        values = values.dt.as_unit("ns")
+    return values.array.asi8
+
+
+def _codes_and_labels(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 for NA) and the distinct values they index, without touching strings twice."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), list(values.cat.categories)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
+def _catalogue(statuses: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue in the CRM's order, one row per status id (the first wins if an id repeats)."""
+    cat = statuses.sort_values("position", kind="stable") if "position" in statuses else statuses
+    cat = cat.drop_duplicates("status_id", keep="first").reset_index(drop=True)
+    return cat
+
+
+def _catalogue_positions(leads: pd.DataFrame, cat: pd.DataFrame) -> np.ndarray:
+    """Per lead: the row of ``cat`` its status is in, or -1 (missing or unknown status id)."""
+    codes, labels = _codes_and_labels(leads["status_id"])
+    ids = pd.Index(cat["status_id"].astype("string"))
+    pos = ids.get_indexer(pd.Index(labels, dtype="string")) if labels else np.empty(0, dtype=np.intp)
+    lut = np.append(pos, -1).astype(np.int64)  # the last slot answers code -1 (NA)
+    return lut[codes]
+
+
+def _status_lut(leads: pd.DataFrame, statuses: pd.DataFrame, values: np.ndarray, unknown) -> np.ndarray:
+    """Per lead: ``values[row of its status in the catalogue]``, ``unknown`` for missing/unknown statuses."""
+    codes, labels = _codes_and_labels(leads["status_id"])
+    cat = _catalogue(statuses)
+    ids = pd.Index(cat["status_id"].astype("string"))
+    pos = ids.get_indexer(pd.Index(labels, dtype="string")) if labels else np.empty(0, dtype=np.intp)
+    table = np.append(np.asarray(values), unknown)  # index -1 → unknown
+    lut = table[np.append(pos, -1)]
+    return lut[codes]
+
+
+def _role_index(statuses: pd.DataFrame) -> np.ndarray:
+    """Catalogue order role index (open 0, won 1, lost 2, junk 3); an unknown role reads open."""
+    cat = _catalogue(statuses)
+    roles = cat["role"].astype("string").str.strip().str.casefold() if "role" in cat else None
+    if roles is None:
+        return np.zeros(len(cat), dtype=np.int8)
+    return np.array(
+        [_ROLE_INDEX.get(r, _OPEN) if isinstance(r, str) else _OPEN for r in roles], dtype=np.int8
+    )
+
+
+def _lead_roles(leads: pd.DataFrame, statuses: pd.DataFrame) -> np.ndarray:
+    """Per lead role index: 0 open, 1 won, 2 lost, 3 junk (see ``ROLES``)."""
+    return _status_lut(leads, statuses, _role_index(statuses), _OPEN).astype(np.int8, copy=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Time: whole days in the display time zone
+# --------------------------------------------------------------------------------------------------
+
+
+def _midnight_utc(day: date, tz: str) -> int:
+    """The UTC instant (ns) at which ``day`` starts in ``tz``."""
+    ts = pd.Timestamp(day).tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+    return ts.tz_convert("UTC").as_unit("ns").value
+
+
+def _midnights_utc(first: date, last: date, tz: str) -> np.ndarray:
+    """UTC instants (ns) at which each day ``first..last`` starts in ``tz``."""
+    days = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="D").as_unit("ns")
+    local = days.tz_localize(tz, ambiguous=np.zeros(len(days), dtype=bool), nonexistent="shift_forward")
+    return local.tz_convert("UTC").asi8
+
+
+def _local_date(ns: int, tz: str) -> date:
+    return pd.Timestamp(ns, tz="UTC").tz_convert(tz).date()
+
+
+def _data_dates(v: np.ndarray, tz: str) -> tuple[date, date] | None:
+    """First and last local creation day in ``v`` (None when every value is NaT)."""
+    valid = v[v != _NAT] if (v == _NAT).any() else v
+    if valid.size == 0:
+        return None
+    return _local_date(int(valid.min()), tz), _local_date(int(valid.max()), tz)
+
+
+def _local_day(v: np.ndarray, tz: str, first: date, last: date) -> np.ndarray:
+    """Per instant: 1 + its local day's offset from ``first`` (1..n); 0 before ``first``, n + 1 after ``last``
+    or NaT. O(1) per value: a fixed-offset guess, then one correction against the true local midnights
+    (a DST shift moves the guess by at most one day)."""
+    n = (last - first).days + 1
+    edges = _midnights_utc(first - timedelta(days=1), last + timedelta(days=2), tz)  # n + 3 midnights
+    base = (pd.Timestamp(first) - pd.Timestamp("1970-01-01")).days - 1  # epoch day of edges[0]'s date
+    offset = (base + 1) * _DAY_NS - int(edges[1])  # local minus UTC at the first day's midnight
+    nat = v == _NAT
+    with np.errstate(over="ignore"):
+        g = (v + offset) // _DAY_NS - base
+    np.clip(g, 0, n + 1, out=g)
+    g -= v < edges[g]
+    g += v >= edges[g + 1]
+    np.clip(g, 0, n + 1, out=g)
+    g[nat] = n + 1
+    return g
+
+
+def _bucket_starts(first: date, last: date, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Bucket starts (tz-naive, local) covering ``first..last`` and each day's bucket index."""
+    days = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="D").as_unit("ns")
+    if freq == "D":
+        starts = days
+    elif freq == "W":  # Sunday-start weeks: Python's weekday() is Monday 0 .. Sunday 6
+        starts = days - pd.to_timedelta((days.day_of_week + 1) % 7, unit="D")
+    else:
+        starts = days - pd.to_timedelta(days.day - 1, unit="D")
+    periods = pd.DatetimeIndex(starts.unique()).as_unit("ns")
+    return periods, periods.get_indexer(starts)
+
+
+def _check_freq(freq: str) -> str:
+    f = str(freq).upper()[:1]
+    if f not in FREQS:
+        raise ValueError(f"freq must be one of {FREQS}, got {freq!r}")
+    return f
+
+
+def _buckets(
+    leads: pd.DataFrame, freq: str, tz: str, start: date | None, end: date | None
+) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Per lead its bucket index (-1 when outside start..end or undated) and the bucket starts.
+
+    Without bounds the range is the first..last local creation day in the data."""
+    v = _ns(leads["created_at"])
+    if start is None or end is None:
+        span = _data_dates(v, tz)
+        if span is None:
+            return np.full(len(v), -1, dtype=np.int64), pd.DatetimeIndex([], dtype="datetime64[ns]")
+        start = span[0] if start is None else start
+        end = span[1] if end is None else end
+    if start > end:
+        return np.full(len(v), -1, dtype=np.int64), pd.DatetimeIndex([], dtype="datetime64[ns]")
+    periods, day_bucket = _bucket_starts(start, end, freq)
+    lut = np.concatenate(([-1], day_bucket, [-1])).astype(np.int64)
+    return lut[_local_day(v, tz, start, end)], periods
+
+
+def in_period(leads: pd.DataFrame, start: date | None, end: date | None, tz: str) -> pd.DataFrame:
+    """Leads created on the whole days ``start..end`` (inclusive) in time zone ``tz``.
+
+    Either bound may be None (open-ended). With any bound given, leads without ``created_at`` are left
+    out; with none, ``leads`` is returned as is. Returns the same columns as ``leads``."""
+    if start is None and end is None:
+        return leads
+    v = _ns(leads["created_at"])
+    mask = v != _NAT
+    if start is not None:
+        mask &= v >= _midnight_utc(start, tz)
+    if end is not None:
+        mask &= v < _midnight_utc(end + timedelta(days=1), tz)
+    return leads[mask]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den == 0 else num / den
+
+
+def period_kpis(leads: pd.DataFrame, statuses: pd.DataFrame, start: date, end: date, tz: str) -> dict:
+    """Headline numbers for the days ``start..end`` in ``tz`` and for the previous period of equal length.
+
+    Returns a dict with ``leads, won, junk, conversion_rate, junk_rate`` (leads created in the period;
+    ``won``/``junk`` = those whose status role is won/junk *now*; ``conversion_rate = won / (leads - junk)``
+    and ``junk_rate = junk / leads``, each None when its denominator is 0), the same five keys with the
+    suffix ``_prev`` for the previous period, and ``prev_start``, ``prev_end`` (dates; the previous period
+    ends the day before ``start``)."""
+    days = (end - start).days + 1
+    prev_end = start - timedelta(days=1)
+    prev_start = prev_end - timedelta(days=days - 1)
+    v = _ns(leads["created_at"])
+    roles = _lead_roles(leads, statuses)
+    out: dict = {}
+    for suffix, lo, hi in (("", start, end), ("_prev", prev_start, prev_end)):
+        mask = (v >= _midnight_utc(lo, tz)) & (v < _midnight_utc(hi + timedelta(days=1), tz)) & (v != _NAT)
+        counts = np.bincount(roles[mask], minlength=len(ROLES))
+        n, won, junk = int(mask.sum()), int(counts[_WON]), int(counts[_JUNK])
+        out["leads" + suffix] = n
+        out["won" + suffix] = won
+        out["junk" + suffix] = junk
+        out["conversion_rate" + suffix] = _ratio(won, n - junk)
+        out["junk_rate" + suffix] = _ratio(junk, n)
+    out["prev_start"] = prev_start
+    out["prev_end"] = prev_end
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Dimensions: integer codes for "role", "channel", a UTM field (normalised) or any lead column
+# --------------------------------------------------------------------------------------------------
+
+
+def _dimension(
+    leads: pd.DataFrame, by: str, statuses: pd.DataFrame | None = None, aliases: Mapping | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Per lead a code 0..k-1 (never -1) and the k labels; missing values get a label of their own."""
+    if by == "role":
+        if statuses is None:
+            raise ValueError('by="role" needs the status catalogue (statuses=...)')
+        return _lead_roles(leads, statuses).astype(np.int64), list(ROLES)
+    if by == "channel":
+        ch = channel(leads, aliases)
+        return ch.cat.codes.to_numpy().astype(np.int64), list(CHANNELS)
+    if by in UTM_FIELDS:
+        return _normalized_codes(leads[by], aliases)
+    codes, labels = _codes_and_labels(leads[by])
+    missing = UNASSIGNED if by == "owner" else NONE
+    labels = [str(x) for x in labels] + [missing]
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = len(labels) - 1
+    return codes, labels
+
+
+def _dense_key(dims: Sequence[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[int]]:
+    """One int64 key per lead combining several dimensions (mixed radix) and the radix sizes."""
+    sizes = [len(labels) for _, labels in dims]
+    key = np.zeros(len(dims[0][0]) if dims else 0, dtype=np.int64)
+    for (codes, _), k in zip(dims, sizes, strict=True):
+        key *= k
+        key += codes
+    return key, sizes
+
+
+def _unravel(groups: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    out = []
+    for k in reversed(sizes):
+        out.append(groups % k)
+        groups = groups // k
+    return out[::-1]
+
+
+def leads_over_time(
+    leads: pd.DataFrame,
+    freq: str = "D",
+    tz: str = "Asia/Jerusalem",
+    by: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    statuses: pd.DataFrame | None = None,
+    aliases: Mapping | None = None,
+) -> pd.DataFrame:
+    """New leads per day (``freq="D"``), week (``"W"``, weeks start on Sunday) or month (``"M"``).
+
+    Leads are bucketed by ``created_at`` in the display time zone ``tz``. ``start``/``end`` (dates,
+    inclusive, whole days in ``tz``) limit the leads counted and fix the range of buckets; without them the
+    range is the first..last creation day in the data. Every bucket in the range is present, 0 when empty
+    (the first bucket may start before ``start``: a week is labelled by its Sunday, a month by its 1st).
+
+    ``by`` splits the counts: a lead column (UTM fields are normalised with ``aliases``), ``"role"``
+    (needs ``statuses``) or ``"channel"``. Then every bucket × every value that has leads in the range.
+
+    Returns columns ``period`` (tz-naive Timestamp: the bucket's first local day), [``by``], ``leads``
+    (int64), sorted by period (then by the dimension's order)."""
+    f = _check_freq(freq)
+    bucket, periods = _buckets(leads, f, tz, start, end)
+    nb = len(periods)
+    if by is None:
+        counts = np.bincount(bucket + 1, minlength=nb + 1)[1:]
+        return pd.DataFrame({"period": periods, "leads": counts.astype(np.int64)})
+    codes, labels = _dimension(leads, by, statuses, aliases)
+    k = len(labels)
+    key = np.where(bucket >= 0, bucket * k + codes, -1)
+    counts = np.bincount(key + 1, minlength=nb * k + 1)[1:].reshape(nb, k)
+    keep = np.flatnonzero(counts.sum(axis=0) > 0)
+    grid = counts[:, keep]
+    return pd.DataFrame(
+        {
+            "period": np.repeat(periods.to_numpy(), len(keep)),
+            by: np.tile(np.asarray(labels, dtype=object)[keep], nb),
+            "leads": grid.reshape(-1).astype(np.int64),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# UTM hygiene
+# --------------------------------------------------------------------------------------------------
+
+# Raw value (already normalised: NFKC, trimmed, single spaces, case-folded) → canonical source.
+DEFAULT_UTM_ALIASES: dict[str, str] = {
+    # Facebook
+    "fb": "facebook",
+    "facebook.com": "facebook",
+    "www.facebook.com": "facebook",
+    "m.facebook.com": "facebook",
+    "l.facebook.com": "facebook",
+    "lm.facebook.com": "facebook",
+    "facebook ads": "facebook",
+    "fb ads": "facebook",
+    "פייסבוק": "facebook",
+    "פייסבוק ממומן": "facebook",
+    "פיסבוק": "facebook",
+    # Instagram
+    "ig": "instagram",
+    "insta": "instagram",
+    "instagram.com": "instagram",
+    "www.instagram.com": "instagram",
+    "l.instagram.com": "instagram",
+    "אינסטגרם": "instagram",
+    "אינסטגראם": "instagram",
+    # Google
+    "google.com": "google",
+    "www.google.com": "google",
+    "google.co.il": "google",
+    "www.google.co.il": "google",
+    "google ads": "google",
+    "googleads": "google",
+    "adwords": "google",
+    "גוגל": "google",
+    # Other search engines
+    "bing.com": "bing",
+    "www.bing.com": "bing",
+    # TikTok
+    "tik tok": "tiktok",
+    "tik-tok": "tiktok",
+    "tiktok.com": "tiktok",
+    "www.tiktok.com": "tiktok",
+    "טיקטוק": "tiktok",
+    "טיק טוק": "tiktok",
+    # YouTube
+    "yt": "youtube",
+    "youtube.com": "youtube",
+    "www.youtube.com": "youtube",
+    "m.youtube.com": "youtube",
+    "youtu.be": "youtube",
+    "יוטיוב": "youtube",
+    # WhatsApp
+    "wa": "whatsapp",
+    "wa.me": "whatsapp",
+    "whatsapp.com": "whatsapp",
+    "web.whatsapp.com": "whatsapp",
+    "וואטסאפ": "whatsapp",
+    "ווטסאפ": "whatsapp",
+    "וואצאפ": "whatsapp",
+    # LinkedIn / Twitter
+    "linkedin.com": "linkedin",
+    "www.linkedin.com": "linkedin",
+    "lnkd.in": "linkedin",
+    "לינקדאין": "linkedin",
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "t.co": "twitter",
+    # Email
+    "e-mail": "email",
+    "e_mail": "email",
+    "e mail": "email",
+    "mail": "email",
+    "newsletter": "email",
+    "מייל": "email",
+    "אימייל": "email",
+    "דיוור": "email",
+    "ניוזלטר": "email",
+    # Direct
+    "(direct)": "direct",
+    "ישיר": "direct",
+}
+# Values that mean "no value" once normalised.
+MISSING_UTM_VALUES = frozenset({"", "null", "none", "(none)", "(not set)", "not set", "undefined", "nan"})
+# Invisible characters that ride along with copy-pasted Hebrew text (bidi marks, zero-width spaces, BOM).
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+)
+
+
+@lru_cache(maxsize=65536)
+def normalize_text(value: str) -> str:
+    """One UTM value normalised: NFKC, invisible bidi/zero-width marks dropped, trimmed, runs of
+    whitespace collapsed to one space, case-folded; a "no value" spelling becomes ``(none)``."""
+    text = " ".join(unicodedata.normalize("NFKC", value).translate(_INVISIBLE).split()).casefold()
+    return NONE if text in MISSING_UTM_VALUES else text
+
+
+def _alias_map(aliases: Mapping[str, str] | None) -> dict[str, str]:
+    if aliases is None:
+        return _DEFAULT_ALIAS_MAP
+    return {normalize_text(str(k)): normalize_text(str(v)) for k, v in aliases.items()}
+
+
+_DEFAULT_ALIAS_MAP: dict[str, str] = {}
+_DEFAULT_ALIAS_MAP.update(_alias_map(DEFAULT_UTM_ALIASES))
+
+
+def normalize_value(value, aliases: Mapping[str, str] | None = None) -> str:
+    """One raw UTM value → its normalised, alias-resolved form (``(none)`` for missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return NONE
+    text = normalize_text(str(value))
+    return _alias_map(aliases).get(text, text)
+
+
+def _normalized_codes(values: pd.Series, aliases: Mapping[str, str] | None) -> tuple[np.ndarray, list[str]]:
+    """Per value a code into sorted normalised labels (``(none)`` last, only when present)."""
+    codes, raw = _codes_and_labels(values)
+    amap = _alias_map(aliases)
+    norm = []
+    for r in raw:
+        t = normalize_text(str(r))
+        norm.append(amap.get(t, t))
+    labels = sorted(set(norm) - {NONE})
+    if NONE in norm or (codes < 0).any():
+        labels.append(NONE)
+    index = {lab: i for i, lab in enumerate(labels)}
+    lut = np.array([index[x] for x in norm] + [index.get(NONE, -1)], dtype=np.int64)
+    return lut[codes], labels
+
+
+def normalize_utm(series: pd.Series, aliases: Mapping[str, str] | None = None) -> pd.Series:
+    """A UTM column normalised (see ``normalize_text``) and mapped through ``aliases``.
+
+    ``aliases`` maps a raw value to its canonical name; keys and values are normalised the same way, so
+    ``{"FB": "Facebook"}`` works and the output is always case-folded. None means
+    ``DEFAULT_UTM_ALIASES``; a dict replaces them (merge with ``{**DEFAULT_UTM_ALIASES, **user}``).
+    Missing values become ``(none)``. Returns a categorical Series with string categories (sorted,
+    ``(none)`` last), same index; the work is done once per distinct value."""
+    codes, labels = _normalized_codes(series, aliases)
+    cats = pd.Index(labels, dtype="string")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=series.index, name=series.name)
+
+
+def utm_quality(
+    leads: pd.DataFrame, aliases: Mapping[str, str] | None = None, fields: Iterable[str] = UTM_FIELDS
+) -> pd.DataFrame:
+    """The UTM data-quality table: every raw value of each field, how many leads carry it and what it
+    normalises to, so marketing can spot typos and unmapped spellings.
+
+    Returns columns ``field, raw_value`` (NA for a missing value), ``leads`` (int64), ``normalized``;
+    sorted by field (in ``fields`` order), then normalised value, then most leads first."""
+    amap = _alias_map(aliases)
+    parts = []
+    for field in fields:
+        codes, raw = _codes_and_labels(leads[field])
+        counts = np.bincount(codes + 1, minlength=len(raw) + 1)
+        raw_values = [pd.NA, *raw]
+        norm = [NONE] + [amap.get(normalize_text(str(r)), normalize_text(str(r))) for r in raw]
+        keep = np.flatnonzero(counts)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "field": field,
+                    "raw_value": pd.array([raw_values[i] for i in keep], dtype="string"),
+                    "leads": counts[keep].astype(np.int64),
+                    "normalized": [norm[i] for i in keep],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"field": [], "raw_value": [], "leads": [], "normalized": []})
+    out = pd.concat(parts, ignore_index=True)
+    order = {f: i for i, f in enumerate(fields)}
+    out["_f"] = out["field"].map(order)
+    out = out.sort_values(["_f", "normalized", "leads"], ascending=[True, True, False], kind="stable")
+    return out.drop(columns="_f").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Channels (GA4-spirit default channel grouping)
+# --------------------------------------------------------------------------------------------------
+
+CHANNELS = (
+    "Direct",
+    "Organic Search",
+    "Paid Search",
+    "Organic Social",
+    "Paid Social",
+    "Email",
+    "Referral",
+    "Display",
+    "Affiliates",
+    "Unassigned",
+)
+SEARCH_SOURCES = frozenset(
+    {"google", "bing", "yahoo", "duckduckgo", "yandex", "baidu", "ecosia", "naver", "ask", "aol", "msn"}
+)
+SOCIAL_SOURCES = frozenset(
+    {"facebook", "instagram", "tiktok", "linkedin", "twitter", "pinterest", "snapchat", "youtube", "whatsapp",
+     "telegram", "reddit", "threads", "messenger", "vimeo", "tumblr", "quora", "discord"}
+)  # fmt: skip
+SOCIAL_MEDIA = frozenset({"social", "social-network", "social-media", "sm", "social network", "social media",
+                          "סושיאל", "רשתות חברתיות"})  # fmt: skip
+DISPLAY_MEDIA = frozenset({"display", "banner", "banners", "expandable", "interstitial", "cpm", "באנר"})
+EMAIL_MEDIA = frozenset({"email", "e-mail", "e_mail", "e mail", "newsletter", "mail"})
+REFERRAL_MEDIA = frozenset({"referral", "app", "link"})
+AFFILIATE_MEDIA = frozenset({"affiliate", "affiliates", "שותפים"})
+DIRECT_MEDIA = frozenset({NONE, "direct"})
+_PAID_MEDIUM = re.compile(r"^(.*cp.*|ppc|retargeting|paid.*|sponsored|ads?|ממומן)$")
+_PAID_WORDS = re.compile(r"(?<![a-z])(cpc|ppc|paid|ads|sponsored)(?![a-z])|ממומן")
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//")
+_SEARCH_HOST = re.compile(r"(?:^|\.)(" + "|".join(sorted(SEARCH_SOURCES)) + r")\.[a-z.]+$")
+_SOCIAL_HOST = re.compile(r"(?:^|\.)(" + "|".join(sorted(SOCIAL_SOURCES)) + r")\.[a-z.]+$")
+
+
+def referrer_host(referrer) -> str:
+    """The host of a referrer URL, lower-cased, without ``www.`` or port ("" when none)."""
+    if referrer is None or referrer is pd.NA or (isinstance(referrer, float) and math.isnan(referrer)):
+        return ""
+    text = str(referrer).strip().casefold()
+    text = _HOST.sub("", text)
+    host = re.split(r"[/?#]", text, maxsplit=1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    return host.removeprefix("www.")
+
+
+def _source_kind(src: str) -> str:
+    """ "search", "social" or "" for a normalised source (a name or a host)."""
+    if src in SEARCH_SOURCES or _SEARCH_HOST.search(src):
+        return "search"
+    if src in SOCIAL_SOURCES or _SOCIAL_HOST.search(src):
+        return "social"
+    return ""
+
+
+@lru_cache(maxsize=65536)
+def _channel_rule(src: str, raw_src: str, med: str, paid_campaign: bool, host: str) -> str:
+    if src == NONE and host:  # no UTM source: fall back on the referrer, as analytics tools do
+        src = _DEFAULT_ALIAS_MAP.get(host, host)
+        if med == NONE:
+            med = "referral"
+    if src in ("direct", "(direct)") and med in DIRECT_MEDIA:
+        return "Direct"
+    if src == NONE and med == NONE and not paid_campaign:
+        return "Direct"
+    kind = _source_kind(src)
+    paid = bool(_PAID_MEDIUM.match(med)) or paid_campaign or bool(_PAID_WORDS.search(raw_src))
+    if kind == "search" and paid:
+        return "Paid Search"
+    if kind == "social" and paid:
+        return "Paid Social"
+    if med in DISPLAY_MEDIA:
+        return "Display"
+    if kind == "social" or med in SOCIAL_MEDIA:
+        return "Organic Social"
+    if kind == "search" or med == "organic":
+        return "Organic Search"
+    if med in REFERRAL_MEDIA:
+        return "Referral"
+    if src == "email" or med in EMAIL_MEDIA:
+        return "Email"
+    if med in AFFILIATE_MEDIA:
+        return "Affiliates"
+    return "Unassigned"
+
+
+def channel_of(source=None, medium=None, campaign=None, referrer=None, aliases=None) -> str:
+    """The default channel of one lead from its raw UTM source, medium, campaign and referrer.
+
+    Ordered rules, first match wins, case-insensitive (values normalised as in ``normalize_utm``; the
+    source and medium go through the aliases first, so "פייסבוק" is facebook):
+
+    1. No UTM source but a referrer: the referrer's host stands in for the source (aliases apply) and a
+       missing medium reads "referral".
+    2. **Direct** — source "direct"/"(direct)" with no medium, or no source, medium, campaign or referrer.
+    3. paid = medium matches ``^(.*cp.*|ppc|retargeting|paid.*|sponsored|ads?|ממומן)$``, or the campaign or
+       the raw source mentions cpc/ppc/paid/ads/sponsored/ממומן.
+    4. **Paid Search** — a search-engine source and paid. 5. **Paid Social** — a social source and paid.
+    6. **Display** — medium display/banner/cpm/interstitial/expandable.
+    7. **Organic Social** — a social source or a social medium. 8. **Organic Search** — a search-engine
+       source or medium "organic". 9. **Referral** — medium referral/app/link.
+    10. **Email** — source or medium email (after aliases: mail, newsletter, מייל, ...).
+    11. **Affiliates** — medium affiliate. 12. otherwise **Unassigned**.
+    """
+    amap = _alias_map(aliases)
+    raw_src = normalize_value(source, {})
+    src = amap.get(raw_src, raw_src)
+    med = normalize_value(medium, aliases)
+    camp = normalize_value(campaign, {})
+    paid_campaign = camp != NONE and bool(_PAID_WORDS.search(camp))
+    return _channel_rule(src, raw_src, med, paid_campaign, referrer_host(referrer))
+
+
+def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd.Series:
+    """The default channel of every lead (rules in ``channel_of``), from ``utm_source``, ``utm_medium``,
+    ``utm_campaign`` and ``referrer``. Returns a categorical Series with the ``CHANNELS`` categories, same
+    index as ``leads``. Rules run once per distinct (source, medium, paid campaign, referrer host)."""
+    n = len(leads)
+    amap = _alias_map(aliases)
+    # source: raw normalised (for paid words) and alias-resolved, per category
+    s_codes, s_raw = _codes_and_labels(leads["utm_source"])
+    s_norm_raw = [normalize_text(str(x)) for x in s_raw] + [NONE]
+    m_codes, m_labels = _normalized_codes(leads["utm_medium"], aliases)
+    c_codes, c_raw = _codes_and_labels(leads["utm_campaign"])
+    c_paid = np.array(
+        [bool(_PAID_WORDS.search(normalize_text(str(x)))) for x in c_raw] + [False], dtype=np.int64
+    )
+    # referrer only matters where there is no source: factorise those rows' hosts
+    src_missing_cat = np.array([x == NONE for x in s_norm_raw], dtype=bool)
+    missing = src_missing_cat[s_codes]
+    r_codes = np.zeros(n, dtype=np.int64)
+    hosts = [""]
+    if "referrer" in leads and missing.any():
+        ref = leads["referrer"][missing]
+        rc, ru = _codes_and_labels(ref)
+        host_of = [referrer_host(x) for x in ru]
+        hosts_u = sorted(set(host_of) - {""})
+        hosts = ["", *hosts_u]
+        hidx = {h: i for i, h in enumerate(hosts)}
+        lut = np.array([hidx[h] for h in host_of] + [0], dtype=np.int64)
+        r_codes[missing] = lut[rc]
+    ns, nm, nr = len(s_norm_raw), len(m_labels), len(hosts)
+    key = (s_codes.astype(np.int64) % ns) * nm  # code -1 (NA) → the last slot
+    key += m_codes
+    key *= 2
+    key += c_paid[c_codes]
+    key *= nr
+    key += r_codes
+    size = ns * nm * 2 * nr
+    if size <= 1 << 24:
+        present = np.flatnonzero(np.bincount(key, minlength=size))
+        inverse = None
+    else:
+        inverse, present = pd.factorize(key)
+    chan_index = {c: i for i, c in enumerate(CHANNELS)}
+    group_codes = np.empty(len(present), dtype=np.int8)
+    for j, k in enumerate(present.tolist()):
+        k, r = divmod(k, nr)
+        k, cp = divmod(k, 2)
+        si, mi = divmod(k, nm)
+        raw = s_norm_raw[si]
+        group_codes[j] = chan_index[_channel_rule(amap.get(raw, raw), raw, m_labels[mi], bool(cp), hosts[r])]
+    if inverse is None:
+        lut = np.zeros(size, dtype=np.int8)
+        lut[present] = group_codes
+        codes = lut[key]
+    else:
+        codes = group_codes[inverse]
+    cats = pd.CategoricalDtype(pd.Index(CHANNELS, dtype="string"), ordered=False)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=cats), index=leads.index, name="channel")
