@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import pandas as pd
 
@@ -182,7 +183,8 @@ class V2Source:
                 progress(pages, len(by_id))
             if not items:
                 break
-            url = next_page(body)
+            link = next_page(body)
+            url = None if link is None else urljoin(full, link)  # a relative link is relative to this page
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
