@@ -1,0 +1,161 @@
+"""SQLite storage of the demo CRM: the status catalogue and the leads, seeded once, then reused.
+
+The first open of a file (or one whose stored size, seed, anchor or schema version differs from what is
+asked for) seeds it with generated leads in one transaction, so a half-seeded file is never used. Later
+opens reuse the data, including leads created through the API since.
+
+Leads are kept in insertion order under a dense integer key `seq` (1, 2, 3, ... - leads are never
+deleted), so page `offset` is simply `seq > offset`, which stays fast at a million rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from lib.demo import data
+
+SCHEMA_VERSION = 1
+DEFAULT_DB_NAME = "demo_crm.sqlite3"
+_FIELDS = data.LEAD_FIELDS
+_COLUMNS_SQL = ", ".join(f"{f} {'INTEGER' if f == 'is_subscriber' else 'TEXT'}" for f in _FIELDS)
+_SELECT = f"SELECT {', '.join(_FIELDS)} FROM leads"
+_INSERT = f"INSERT INTO leads (seq, {', '.join(_FIELDS)}) VALUES (?, {', '.join('?' * len(_FIELDS))})"
+
+
+class DemoDB:
+    """The demo CRM's SQLite file. Thread-safe: one connection, every use under a lock."""
+
+    def __init__(self, path: Path, size: int, end: datetime | None = None, seed: int = 7) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._ensure_seeded(size, None if end is None else data.to_local_naive(end), seed)
+        self._statuses = [
+            {"id": i, "name": n, "is_active": a}
+            for i, n, a in self._conn.execute("SELECT id, name, is_active FROM statuses ORDER BY position")
+        ]
+
+    # ----------------------------------------------------------------------------------------- seeding
+    def _meta(self) -> dict[str, str]:
+        try:
+            return dict(self._conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.OperationalError:  # a new or foreign file
+            return {}
+
+    def _ensure_seeded(self, size: int, end: datetime | None, seed: int) -> None:
+        meta = self._meta()
+        wanted = {
+            "schema_version": str(SCHEMA_VERSION),
+            "generator_version": str(data.GENERATOR_VERSION),
+            "size": str(size),
+            "seed": str(seed),
+        }
+        if all(meta.get(k) == v for k, v in wanted.items()) and (
+            end is None or meta.get("end") == data.format_local(end)
+        ):
+            return
+        end = end or data.local_now()
+        columns = data.generate_columns(size, end, seed)
+        c = self._conn
+        c.execute("PRAGMA synchronous=OFF")
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("meta", "statuses", "leads"):
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+            c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            c.execute(
+                "CREATE TABLE statuses (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+                " name TEXT NOT NULL, is_active TEXT NOT NULL)"
+            )
+            c.execute(f"CREATE TABLE leads (seq INTEGER PRIMARY KEY, {_COLUMNS_SQL})")
+            c.executemany(
+                "INSERT INTO statuses VALUES (?, ?, ?, ?)",
+                [(i, s["id"], s["name"], s["is_active"]) for i, s in enumerate(data.STATUSES)],
+            )
+            c.executemany(_INSERT, ((i, *row) for i, row in enumerate(data.iter_rows(columns), start=1)))
+            c.execute("CREATE UNIQUE INDEX leads_id ON leads (id)")
+            meta_rows = {
+                **wanted,
+                "end": data.format_local(end),
+                "seeded_at": data.format_local(data.local_now()),
+            }
+            c.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta_rows.items()))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        finally:
+            c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # ------------------------------------------------------------------------------------------- reads
+    def meta(self) -> dict[str, str]:
+        """The stored seeding parameters (size, seed, end, versions, seeded_at)."""
+        with self._lock:
+            return self._meta()
+
+    def statuses(self) -> list[dict[str, str]]:
+        """The status catalogue in the CRM's order: dicts with id, name, is_active ("Y"/"N")."""
+        return [dict(s) for s in self._statuses]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+
+    def leads_page(self, offset: int, limit: int) -> list[dict]:
+        """Up to `limit` leads after the first `offset`, in insertion order, as the CRM serves them."""
+        if offset < 0 or limit < 0:
+            raise ValueError("offset and limit must be >= 0")
+        with self._lock:
+            rows = self._conn.execute(
+                f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (offset, limit)
+            ).fetchall()
+        out = []
+        for row in rows:
+            lead = dict(zip(_FIELDS, row, strict=True))
+            lead["is_subscriber"] = bool(lead["is_subscriber"])
+            out.append(lead)
+        return out
+
+    # ------------------------------------------------------------------------------------------ writes
+    def insert_lead(self, fields: dict) -> tuple[str, str]:
+        """Store a new lead (fields already validated) created now; returns (id, status id).
+
+        `lead_status` absent or None means the "new" status; otherwise it must be an active status id.
+        Other keys outside the lead fields are ignored; id and timestamps are assigned here.
+        """
+        status = fields.get("lead_status") or data.NEW_STATUS_ID
+        if status not in {s["id"] for s in self._statuses if s["is_active"] == "Y"}:
+            raise ValueError(f"lead_status {status!r} is not an active status")
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                last_seq, last_id = c.execute(
+                    "SELECT seq, id FROM leads ORDER BY seq DESC LIMIT 1"
+                ).fetchone() or (
+                    0,
+                    None,
+                )
+                lead_id = data.next_lead_id(last_id)
+                now = data.format_local(data.local_now())
+                row = {**{f: fields.get(f) for f in _FIELDS}, "id": lead_id, "lead_status": status}
+                row["is_subscriber"] = 1 if fields.get("is_subscriber") else 0
+                row["created_at"] = row["updated_at"] = now
+                c.execute(_INSERT, (last_seq + 1, *(row[f] for f in _FIELDS)))
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return lead_id, status
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

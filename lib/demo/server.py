@@ -1,0 +1,421 @@
+"""The demo CRM: a local HTTP server speaking the "v2" contract of apis.md §1, backed by DemoDB.
+
+The app talks to it exactly as to a real CRM (bearer token, JSON, ORDS-style paging), over loopback HTTP.
+
+    with DemoCRM(Path(".data"), size=5000) as crm:
+        httpx.get(crm.base_url + "/v2/leads", headers={"Authorization": f"Bearer {crm.token}"})
+
+`respond()` is the whole protocol as a pure function of a request (method, target, headers, body) to
+(status, headers, body bytes); the HTTP handler only moves bytes. Tests' fault-injecting subclass hooks in
+at `handle_request()`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from lib.demo import data
+from lib.demo.db import DEFAULT_DB_NAME, DemoDB
+
+LEADS_PATH = "/v2/leads"
+STATUSES_PATH = "/v2/leads/statuses"
+CREATE_PATH = "/v2/leads/create"
+CREATED_MESSAGE = "הליד נוצר בהצלחה"  # "the lead was created successfully" (seed 003)
+REQUIRED_FIELDS = ("name", "f_name", "phone")
+OPTIONAL_TEXT_FIELDS = tuple(
+    f
+    for f in data.LEAD_FIELDS
+    if f not in {"id", "lead_status", "is_subscriber", "created_at", "updated_at"}
+    and f not in REQUIRED_FIELDS
+)
+MAX_BODY_BYTES = 1 << 20
+JSON_TYPE = "application/json; charset=utf-8"
+Response = tuple[int, dict[str, str], bytes]
+
+
+def _json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return status, {"Content-Type": JSON_TYPE, **(headers or {})}, _json_bytes(payload)
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    return json_response(status, {"code": code, "message": message, **extra})
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message, self.extra = message, extra
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int, minimum: int = 0) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    raw = values[-1].strip()
+    if not raw.isdigit() or int(raw) < minimum or len(raw) > 12:
+        raise _BadRequest(f"{name} must be an integer >= {minimum}, got {values[-1]!r}")
+    return int(raw)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: every response carries Content-Length
+    server_version = "DemoCRM/1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence the default request logging
+        pass
+
+    def _dispatch(self) -> None:
+        self.server.crm.handle_request(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def read_body(self) -> bytes | None:
+        """The request body (b"" if none); None when it is too large or malformed (the connection closes)."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(65537)
+                try:
+                    size = int(line.split(b";")[0].strip() or b"x", 16)
+                except ValueError:
+                    self.close_connection = True
+                    return None
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    self.close_connection = True
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return None
+        if length < 0 or length > MAX_BODY_BYTES:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def send(self, status: int, headers: dict[str, str], body: bytes, *, length: int | None = None) -> None:
+        """Write a response; `length` overrides Content-Length (a fault may announce more than it sends)."""
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    crm: DemoCRM
+
+
+class DemoCRM:
+    """A v2-contract CRM on 127.0.0.1 backed by a seeded SQLite file in `data_dir`.
+
+    `style` "ords" pages with `?page=N` and `first`/`next` `$ref` links; "links" uses the newer ORDS form
+    (`hasMore`, `limit`, `offset`, `count`, `links`) and also accepts `?offset=&limit=`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        size: int = 5000,
+        token: str = "demo-token",
+        page_size: int = 1000,
+        style: str = "ords",
+        prefix: str = "",
+        end: datetime | None = None,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        seed: int = 7,
+    ) -> None:
+        if style not in ("ords", "links"):
+            raise ValueError("style must be 'ords' or 'links'")
+        if page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        if not token:
+            raise ValueError("token must not be empty")
+        prefix = prefix.strip().rstrip("/")
+        if prefix and not prefix.startswith("/"):
+            prefix = "/" + prefix
+        self.data_dir = Path(data_dir)
+        self.token = token
+        self.page_size = page_size
+        self.style = style
+        self.prefix = prefix
+        self.host = host
+        self.db = DemoDB(self.data_dir / DEFAULT_DB_NAME, size, end=end, seed=seed)
+        self._port = port
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"DemoCRM(base_url={self.base_url!r}, style={self.style!r}, page_size={self.page_size})"
+
+    # ------------------------------------------------------------------------------------- lifecycle
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd else self._port
+
+    @property
+    def base_url(self) -> str:
+        """The CRM's base URL, prefix included, e.g. ``http://127.0.0.1:54321/ords/crm``."""
+        if self._httpd is None:
+            raise RuntimeError("the demo CRM is not started")
+        return f"http://{self.host}:{self.port}{self.prefix}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def bind(self) -> DemoCRM:
+        """Open the listening socket (without serving yet), so base_url is known."""
+        if self._httpd is None:
+            self._httpd = _Server((self.host, self._port), _Handler)
+            self._httpd.crm = self
+        return self
+
+    def start(self) -> DemoCRM:
+        """Serve in a daemon thread; returns self."""
+        if self.running:
+            return self
+        self.bind()
+        assert self._httpd is not None
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-crm", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the standalone `python -m lib.demo`)."""
+        self.bind()
+        assert self._httpd is not None
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._httpd.server_close()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            if self.running:
+                self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._httpd = None
+        self.db.close()
+
+    def __enter__(self) -> DemoCRM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------------------------------- protocol
+    def handle_request(self, handler: _Handler) -> None:
+        """Read one request from `handler`, answer it. Subclasses may intercept here."""
+        body = handler.read_body()
+        if body is None:
+            handler.send(*error_response(413, "PayloadTooLarge", "request body too large or malformed"))
+            return
+        status, headers, payload = self.respond(handler.command, handler.path, handler.headers, body)
+        handler.send(status, headers, payload)
+
+    def url(self, path: str, **query: int) -> str:
+        """An absolute URL of an endpoint path on this server, prefix included."""
+        return self.base_url + path + (f"?{urlencode(query)}" if query else "")
+
+    def authorized(self, headers: Any) -> bool:
+        scheme, _, value = (headers.get("Authorization") or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
+
+    def respond(self, method: str, target: str, headers: Any, body: bytes) -> Response:
+        """The answer to one request: (status, headers, body bytes)."""
+        if not self.authorized(headers):
+            return json_response(
+                401,
+                {"code": "Unauthorized", "message": "Invalid or missing access token"},
+                {"WWW-Authenticate": 'Bearer realm="demo-crm"'},
+            )
+        parts = urlsplit(target)
+        path = parts.path
+        if self.prefix:
+            if path != self.prefix and not path.startswith(self.prefix + "/"):
+                return error_response(404, "NotFound", f"No such endpoint: {path}")
+            path = path[len(self.prefix) :]
+        path = path.rstrip("/") or "/"
+        routes = {
+            STATUSES_PATH: ("GET", self._get_statuses),
+            LEADS_PATH: ("GET", self._get_leads),
+            CREATE_PATH: ("POST", self._create_lead),
+        }
+        if path not in routes:
+            return error_response(404, "NotFound", f"No such endpoint: {parts.path}")
+        allowed, fn = routes[path]
+        if method == "HEAD" and allowed == "GET":
+            method = "GET"
+        if method != allowed:
+            return json_response(
+                405,
+                {"code": "MethodNotAllowed", "message": f"{method} is not allowed on {path}; use {allowed}"},
+                {"Allow": allowed},
+            )
+        try:
+            return fn(parse_qs(parts.query, keep_blank_values=True), body)
+        except _BadRequest as e:
+            return error_response(400, e.extra.pop("code", "BadRequest"), e.message, **e.extra)
+
+    def _get_statuses(self, query: dict, body: bytes) -> Response:
+        return json_response(200, {"items": self.db.statuses(), "first": {"$ref": self.url(STATUSES_PATH)}})
+
+    def _get_leads(self, query: dict, body: bytes) -> Response:
+        size = self.page_size
+        if self.style == "links" and ("offset" in query or "limit" in query):
+            limit = min(_int_param(query, "limit", size, minimum=1), size)
+            offset = _int_param(query, "offset", 0)
+        else:
+            limit = size
+            offset = _int_param(query, "page", 0) * size
+        items = self.db.leads_page(offset, limit + 1)  # one more tells whether there is a next page
+        more = len(items) > limit
+        items = items[:limit]
+        if self.style == "ords":
+            page = offset // size
+            payload: dict[str, Any] = {"items": items, "first": {"$ref": self.url(LEADS_PATH)}}
+            if more:
+                payload["next"] = {"$ref": self.url(LEADS_PATH, page=page + 1)}
+            return json_response(200, payload)
+        links = [
+            {"rel": "self", "href": self.url(LEADS_PATH, offset=offset, limit=limit)},
+            {"rel": "first", "href": self.url(LEADS_PATH, offset=0, limit=limit)},
+        ]
+        if offset > 0:
+            links.append(
+                {"rel": "prev", "href": self.url(LEADS_PATH, offset=max(0, offset - limit), limit=limit)}
+            )
+        if more:
+            links.append({"rel": "next", "href": self.url(LEADS_PATH, offset=offset + limit, limit=limit)})
+        payload = {
+            "items": items,
+            "hasMore": more,
+            "limit": limit,
+            "offset": offset,
+            "count": len(items),
+            "links": links,
+        }
+        return json_response(200, payload)
+
+    def _create_lead(self, query: dict, body: bytes) -> Response:
+        fields = validate_new_lead(body, self.db.statuses())
+        lead_id, status = self.db.insert_lead(fields)
+        return json_response(201, {"id": lead_id, "lead_status": status, "message": CREATED_MESSAGE})
+
+
+def _text(value: Any) -> str | None:
+    """An optional text field: strings kept, numbers as text, empty/absent as None (like Oracle's '')."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value if value.strip() else None
+    raise _BadRequest("optional fields must be strings", code="ValidationError")
+
+
+def validate_new_lead(body: bytes, statuses: list[dict[str, str]]) -> dict[str, Any]:
+    """The clean fields of a create request, or _BadRequest with a message naming the problem."""
+    try:
+        obj = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _BadRequest("The request body must be a JSON object", code="InvalidJSON") from None
+    if not isinstance(obj, dict):
+        raise _BadRequest("The request body must be a JSON object", code="InvalidJSON")
+    missing = [f for f in REQUIRED_FIELDS if not (isinstance(obj.get(f), str) and obj[f].strip())]
+    if missing:
+        raise _BadRequest(
+            f"Missing required field(s): {', '.join(missing)}", code="ValidationError", fields=missing
+        )
+    wrong = [f for f in OPTIONAL_TEXT_FIELDS if isinstance(obj.get(f), dict | list)]
+    if wrong:
+        raise _BadRequest(
+            f"Field(s) must be strings: {', '.join(wrong)}", code="ValidationError", fields=wrong
+        )
+    fields: dict[str, Any] = {f: obj[f] for f in REQUIRED_FIELDS}
+    fields.update({f: _text(obj.get(f)) for f in OPTIONAL_TEXT_FIELDS})
+    sub = obj.get("is_subscriber")
+    fields["is_subscriber"] = (
+        sub.strip().lower() in ("true", "1", "y", "yes") if isinstance(sub, str) else bool(sub)
+    )
+    status = obj.get("lead_status")
+    if isinstance(status, bool) or not (status is None or isinstance(status, str | int)):
+        raise _BadRequest(
+            "lead_status must be a status id (a string)", code="ValidationError", fields=["lead_status"]
+        )
+    status = str(status).strip() if status is not None else ""
+    if status:
+        known = {s["id"]: s for s in statuses}
+        if status not in known:
+            raise _BadRequest(
+                f"lead_status {status} is not a known status id",
+                code="ValidationError",
+                fields=["lead_status"],
+            )
+        if known[status]["is_active"] != "Y":
+            raise _BadRequest(
+                f"lead_status {status} ({known[status]['name']}) is inactive: a new lead cannot get it",
+                code="ValidationError",
+                fields=["lead_status"],
+            )
+    fields["lead_status"] = status or None
+    return fields
+
+
+# --------------------------------------------------------------------------------- process-wide instance
+_running: dict[tuple[str, int], DemoCRM] = {}
+_running_lock = threading.Lock()
+
+
+def ensure_running(data_dir: Path, size: int) -> tuple[str, str]:
+    """(base_url, token) of this process's demo CRM for (data_dir, size), started on first call.
+
+    Thread-safe; later calls with the same arguments reuse the running server (and its random token).
+    """
+    key = (str(Path(data_dir).resolve()), int(size))
+    with _running_lock:
+        crm = _running.get(key)
+        if crm is None or not crm.running:
+            if crm is not None:
+                crm.stop()
+            crm = DemoCRM(Path(data_dir), size=size, token=secrets.token_urlsafe(24)).start()
+            _running[key] = crm
+        return crm.base_url, crm.token
+
+
+__all__ = ["DemoCRM", "ensure_running", "validate_new_lead"]
