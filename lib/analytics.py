@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from lib.schema import ROLES, UTM_FIELDS
+from lib.schema import DEFAULT_STAGES, ROLES, UTM_FIELDS
 
 NONE = "(none)"
 UNASSIGNED = "(unassigned)"
@@ -679,3 +679,315 @@ def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd
         codes = group_codes[inverse]
     cats = pd.CategoricalDtype(pd.Index(CHANNELS, dtype="string"), ordered=False)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=cats), index=leads.index, name="channel")
+
+
+# --------------------------------------------------------------------------------------------------
+# Statuses
+# --------------------------------------------------------------------------------------------------
+
+
+def _status_rows(
+    leads: pd.DataFrame, statuses: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The catalogue rows to show (active, or holding leads), per lead its catalogue row (-1 unknown)
+    and the per-row counts (index 0 = unknown, then catalogue rows)."""
+    cat = _catalogue(statuses)
+    pos = _catalogue_positions(leads, cat)
+    counts = np.bincount(pos + 1, minlength=len(cat) + 1)
+    active = (
+        cat["is_active"].fillna(True).astype(bool).to_numpy()
+        if "is_active" in cat
+        else np.ones(len(cat), bool)
+    )
+    shown = active | (counts[1:] > 0)
+    return cat, pos, counts, shown
+
+
+def status_breakdown(leads: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """Leads per status.
+
+    Returns ``status_id, status, leads, share``: every active status in catalogue order (``position``),
+    zeros included; inactive statuses only when they hold leads; then one row (status_id NA, status
+    ``(unknown status)``) for leads whose status id is missing or not in the catalogue, when there are
+    any. ``share`` is the fraction (0..1) of all leads, 0.0 when there are none."""
+    cat, _, counts, shown = _status_rows(leads, statuses)
+    idx = np.flatnonzero(shown)
+    ids = cat["status_id"].astype("string").to_numpy()[idx].tolist()
+    names = cat["status"].astype("string").to_numpy()[idx].tolist()
+    n = counts[1:][idx].tolist()
+    if counts[0] > 0:
+        ids.append(pd.NA)
+        names.append(UNKNOWN_STATUS)
+        n.append(int(counts[0]))
+    total = int(counts.sum())
+    n_arr = np.asarray(n, dtype=np.int64)
+    share = n_arr / total if total else np.zeros(len(n_arr))
+    return pd.DataFrame(
+        {
+            "status_id": pd.array(ids, dtype="string"),
+            "status": pd.array(names, dtype="string"),
+            "leads": n_arr,
+            "share": share.astype(float),
+        }
+    )
+
+
+def status_by_owner(leads: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """Leads per owner (rows) and status (columns).
+
+    Returns ``owner`` (``(unassigned)`` for leads without one), one int64 column per status shown by
+    ``status_breakdown`` (same order; headed by the status name, or ``name (id)`` when two statuses share a
+    name), ``(unknown status)`` when such leads exist, and ``total``. Owners with leads only, most leads
+    first, ``(unassigned)`` last."""
+    cat, pos, counts, shown = _status_rows(leads, statuses)
+    o_codes, o_labels = _dimension(leads, "owner")
+    k, ncol = len(o_labels), len(cat) + 1
+    grid = np.bincount(o_codes * ncol + pos + 1, minlength=k * ncol).reshape(k, ncol)
+    cols = [*(np.flatnonzero(shown) + 1).tolist()]
+    names = cat["status"].astype("string").fillna("").tolist()
+    ids = cat["status_id"].astype("string").tolist()
+    dup = {nm for nm in names if names.count(nm) > 1}
+    headers = [f"{names[c - 1]} ({ids[c - 1]})" if names[c - 1] in dup else names[c - 1] for c in cols]
+    if counts[0] > 0:
+        cols.append(0)
+        headers.append(UNKNOWN_STATUS)
+    totals = grid.sum(axis=1)
+    rows = [i for i in np.argsort(-totals, kind="stable").tolist() if totals[i] > 0]
+    rows = [i for i in rows if o_labels[i] != UNASSIGNED] + [i for i in rows if o_labels[i] == UNASSIGNED]
+    out = pd.DataFrame({"owner": pd.array([o_labels[i] for i in rows], dtype="string")})
+    for h, c in zip(headers, cols, strict=True):
+        out[h] = grid[rows, c].astype(np.int64)
+    out["total"] = totals[rows].astype(np.int64)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Funnel
+# --------------------------------------------------------------------------------------------------
+
+
+def _lead_stages(leads: pd.DataFrame, statuses: pd.DataFrame, n_stages: int) -> np.ndarray:
+    """Per lead the furthest stage reached (0..n_stages-1) or -1 for junk (left out of the funnel).
+
+    A missing stage reads 0 (the last stage for a won status); stages past the end are clipped; unknown
+    status ids count as stage 0."""
+    cat = _catalogue(statuses)
+    roles = _role_index(statuses)
+    stage = cat["stage"] if "stage" in cat else pd.Series(pd.NA, index=cat.index)
+    stage = pd.to_numeric(stage, errors="coerce").astype("Float64")
+    default = np.where(roles == _WON, n_stages - 1, 0)
+    values = np.where(stage.isna().to_numpy(), default, stage.fillna(0).to_numpy(dtype=float)).astype(
+        np.int64
+    )
+    values = np.clip(values, 0, n_stages - 1)
+    values[roles == _JUNK] = -1
+    return _status_lut(leads, statuses, values, 0).astype(np.int64, copy=False)
+
+
+def _funnel_frame(reach: np.ndarray, stages: Sequence[str]) -> dict:
+    first = reach[:, :1].astype(float)
+    prev = np.concatenate([reach[:, :1], reach[:, :-1]], axis=1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_first = np.where(first > 0, reach / first * 100.0, np.nan)
+        pct_prev = np.where(prev > 0, reach / prev * 100.0, np.nan)
+    return {"reach": reach, "pct_first": pct_first, "pct_prev": pct_prev}
+
+
+def funnel(
+    leads: pd.DataFrame, statuses: pd.DataFrame, stages: Sequence[str] = DEFAULT_STAGES
+) -> pd.DataFrame:
+    """The funnel: how many leads reached each stage.
+
+    Junk leads are left out; a lead counts in every stage up to the one its status has reached (the
+    catalogue's ``stage``, an index into ``stages``). Returns ``stage, leads`` (int64),
+    ``pct_of_first`` and ``pct_of_previous`` — **percentages 0..100** (NaN when the base is 0; the first
+    stage is 100 of itself)."""
+    n = len(stages)
+    s = _lead_stages(leads, statuses, n)
+    at = np.bincount(s + 1, minlength=n + 1)[1:]
+    reach = np.cumsum(at[::-1])[::-1][None, :]
+    f = _funnel_frame(reach, stages)
+    return pd.DataFrame(
+        {
+            "stage": list(stages),
+            "leads": f["reach"][0].astype(np.int64),
+            "pct_of_first": f["pct_first"][0],
+            "pct_of_previous": f["pct_prev"][0],
+        }
+    )
+
+
+def funnel_by(
+    leads: pd.DataFrame,
+    statuses: pd.DataFrame,
+    by: str,
+    stages: Sequence[str] = DEFAULT_STAGES,
+    top: int | None = 5,
+    aliases: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The funnel per value of ``by`` (a lead column — UTM fields normalised —, ``"channel"`` or
+    ``"role"``) for side-by-side comparison.
+
+    The ``top`` values with the most funnel (non-junk) leads are kept, the rest are summed into
+    ``(other)`` (``top=None`` keeps all). Returns long format ``by, stage, leads, pct_of_first,
+    pct_of_previous`` (as ``funnel``), values with most leads first, stages in order."""
+    n = len(stages)
+    s = _lead_stages(leads, statuses, n)
+    codes, labels = _dimension(leads, by, statuses, aliases)
+    k = len(labels)
+    at = np.bincount(codes * (n + 1) + s + 1, minlength=k * (n + 1)).reshape(k, n + 1)[:, 1:]
+    reach = np.cumsum(at[:, ::-1], axis=1)[:, ::-1]
+    order = [i for i in np.argsort(-reach[:, 0], kind="stable").tolist() if reach[i, 0] > 0]
+    names = [labels[i] for i in order]
+    rows = reach[order]
+    if top is not None and len(order) > top:
+        rows = np.vstack([rows[:top], rows[top:].sum(axis=0, keepdims=True)])
+        names = [*names[:top], OTHER]
+    f = _funnel_frame(rows.reshape(len(names), n), stages)
+    return pd.DataFrame(
+        {
+            by: np.repeat(np.asarray(names, dtype=object), n),
+            "stage": list(stages) * len(names),
+            "leads": f["reach"].reshape(-1).astype(np.int64),
+            "pct_of_first": f["pct_first"].reshape(-1),
+            "pct_of_previous": f["pct_prev"].reshape(-1),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# UTM breakdown
+# --------------------------------------------------------------------------------------------------
+
+
+def wilson_interval(won, n, z: float = _Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for the proportion ``won / n`` (arrays); NaN where ``n`` is 0."""
+    k = np.asarray(won, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        z2 = z * z
+        denom = 1.0 + z2 / n
+        centre = (p + z2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+        low = np.where(n > 0, centre - half, np.nan)
+        high = np.where(n > 0, centre + half, np.nan)
+    return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+
+
+BREAKDOWN_METRICS = (
+    "leads", "won", "lost", "junk", "open", "conversion_rate", "ci_low", "ci_high", "share", "junk_rate",
+)  # fmt: skip
+
+
+def utm_breakdown(
+    leads: pd.DataFrame,
+    statuses: pd.DataFrame,
+    by: Sequence[str] | str = ("utm_source",),
+    aliases: Mapping[str, str] | None = None,
+    sort_by: str = "leads",
+    ascending: bool = False,
+) -> pd.DataFrame:
+    """Leads and outcomes per combination of UTM fields (normalised with ``aliases``; missing ``(none)``)
+    and/or ``"channel"``.
+
+    Returns the ``by`` columns, then ``leads, won, lost, junk, open`` (int64; role of the status now),
+    ``conversion_rate = won / (leads - junk)`` with its Wilson 95 % interval ``ci_low, ci_high`` (NaN
+    when ``leads - junk`` is 0), ``share`` (of all leads) and ``junk_rate = junk / leads`` — all rates are
+    fractions 0..1. Only combinations that have leads; sorted by ``sort_by`` (any of these columns),
+    ties by the ``by`` values."""
+    by = (by,) if isinstance(by, str) else tuple(by)
+    if not by:
+        raise ValueError("by needs at least one column")
+    if sort_by not in BREAKDOWN_METRICS and sort_by not in by:
+        raise ValueError(f"sort_by must be one of {BREAKDOWN_METRICS + by}, got {sort_by!r}")
+    dims = [_dimension(leads, b, statuses, aliases) for b in by]
+    roles = _lead_roles(leads, statuses)
+    key, sizes = _dense_key(dims)
+    size = int(np.prod(sizes)) if sizes else 1
+    nroles = len(ROLES)
+    if size * nroles <= 1 << 25:
+        key *= nroles
+        key += roles
+        grid = np.bincount(key, minlength=size * nroles).reshape(size, nroles)
+        groups = np.flatnonzero(grid.any(axis=1))
+        grid = grid[groups]
+    else:
+        inv, groups = pd.factorize(key)
+        grid = np.bincount(inv * nroles + roles, minlength=len(groups) * nroles).reshape(-1, nroles)
+        order = np.argsort(groups)
+        groups, grid = groups[order], grid[order]
+    parts = _unravel(groups, sizes)
+    total = grid.sum()
+    won, lost, junk, opened = grid[:, _WON], grid[:, _LOST], grid[:, _JUNK], grid[:, _OPEN]
+    n = grid.sum(axis=1)
+    base = n - junk
+    low, high = wilson_interval(won, base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conv = np.where(base > 0, won / base, np.nan)
+        junk_rate = np.where(n > 0, junk / n, np.nan)
+    out = {
+        b: np.asarray(labels, dtype=object)[p]
+        for (b, (_, labels)), p in zip(zip(by, dims, strict=True), parts, strict=True)
+    }
+    out.update(
+        leads=n.astype(np.int64),
+        won=won.astype(np.int64),
+        lost=lost.astype(np.int64),
+        junk=junk.astype(np.int64),
+        open=opened.astype(np.int64),
+        conversion_rate=conv,
+        ci_low=low,
+        ci_high=high,
+        share=n / total if total else np.zeros(len(n)),
+        junk_rate=junk_rate,
+    )
+    df = pd.DataFrame(out)
+    if sort_by in BREAKDOWN_METRICS:
+        df = df.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
+    else:
+        df = df.sort_values(sort_by, ascending=ascending, kind="stable")
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cohorts
+# --------------------------------------------------------------------------------------------------
+
+
+def cohort_table(
+    leads: pd.DataFrame,
+    statuses: pd.DataFrame,
+    tz: str = "Asia/Jerusalem",
+    freq: str = "W",
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """Of the leads created in each week (Sunday start; or day/month with ``freq``), where they stand now.
+
+    Returns ``cohort`` (tz-naive Timestamp of the bucket's first local day), ``leads, open, won, lost,
+    junk`` (int64), ``won_share = won / leads`` and ``conversion_rate = won / (leads - junk)`` (fractions,
+    NaN when the base is 0). Every bucket in the range is present (zeros when empty)."""
+    f = _check_freq(freq)
+    bucket, periods = _buckets(leads, f, tz, start, end)
+    nb, nroles = len(periods), len(ROLES)
+    roles = _lead_roles(leads, statuses)
+    key = np.where(bucket >= 0, bucket * nroles + roles, -1)
+    grid = np.bincount(key + 1, minlength=nb * nroles + 1)[1:].reshape(nb, nroles)
+    n = grid.sum(axis=1)
+    won, junk = grid[:, _WON], grid[:, _JUNK]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        won_share = np.where(n > 0, won / n, np.nan)
+        conv = np.where(n - junk > 0, won / (n - junk), np.nan)
+    return pd.DataFrame(
+        {
+            "cohort": periods,
+            "leads": n.astype(np.int64),
+            "open": grid[:, _OPEN].astype(np.int64),
+            "won": won.astype(np.int64),
+            "lost": grid[:, _LOST].astype(np.int64),
+            "junk": junk.astype(np.int64),
+            "won_share": won_share.astype(float),
+            "conversion_rate": conv.astype(float),
+        }
+    )
