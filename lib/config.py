@@ -20,7 +20,6 @@ import phonenumbers
 from lib.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 SOURCES = ("demo", "v2", "kommo", "aiployees", "livetex")
 IMPLEMENTED_SOURCES = ("demo", "v2")
@@ -81,8 +80,14 @@ def check_base_url(url: str) -> str | None:
     return None
 
 
-def read_secrets(path: Path = SECRETS_FILE) -> dict:
+def secrets_file() -> Path:
+    """.streamlit/secrets.toml of the project, or the file LEADS_SECRETS_FILE names (tests use that)."""
+    return Path(os.environ.get("LEADS_SECRETS_FILE") or PROJECT_ROOT / ".streamlit" / "secrets.toml")
+
+
+def read_secrets(path: Path | None = None) -> dict:
     """The `[crm]` table of the secrets file (empty when the file is absent)."""
+    path = path or secrets_file()
     if not path.exists():
         return {}
     try:

@@ -156,6 +156,56 @@ class DemoDB:
                 raise
         return lead_id, status
 
+    def import_items(self, items: list[dict]) -> int:
+        """Append lead items exactly as given (ids and times included), e.g. a fixture or an export of a
+        real CRM; returns how many were stored. Unknown keys are ignored."""
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                (last_seq,) = c.execute("SELECT coalesce(max(seq), 0) FROM leads").fetchone()
+                rows = []
+                for seq, item in enumerate(items, start=last_seq + 1):
+                    row = [item.get(f) for f in _FIELDS]
+                    row[_FIELDS.index("is_subscriber")] = 1 if item.get("is_subscriber") else 0
+                    rows.append((seq, *row))
+                c.executemany(_INSERT, rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return len(items)
+
+    def import_items(self, items: list[dict]) -> int:
+        """Append lead items as given (ids, statuses and timestamps kept verbatim), e.g. a test's fixture
+        data; a missing id gets a fresh one, missing timestamps get now. Returns how many were added."""
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                last_seq, last_id = c.execute("SELECT seq, id FROM leads ORDER BY seq DESC LIMIT 1").fetchone() or (
+                    0,
+                    None,
+                )
+                now = data.format_local(data.local_now())
+                rows = []
+                for item in items:
+                    row = {f: item.get(f) for f in _FIELDS}
+                    row["id"] = str(row["id"]) if row["id"] is not None else data.next_lead_id(last_id)
+                    last_id = max(last_id or row["id"], row["id"], key=lambda i: (len(i), i))
+                    row["lead_status"] = str(row["lead_status"] or data.NEW_STATUS_ID)
+                    row["is_subscriber"] = 1 if row["is_subscriber"] else 0
+                    row["created_at"] = row["created_at"] or now
+                    row["updated_at"] = row["updated_at"] or row["created_at"]
+                    last_seq += 1
+                    rows.append((last_seq, *(row[f] for f in _FIELDS)))
+                c.executemany(_INSERT, rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return len(rows)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

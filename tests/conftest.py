@@ -1,0 +1,73 @@
+"""Shared fixtures: a clean settings environment for every test, and v2 CRMs on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lib.demo.server import DemoCRM
+
+STATUS = {
+    "new": "233069071553535427697228277840563827497",
+    "no_answer": "233068757482379672535116974651377078673",
+    "not_interested": "233068757482380881460936589280551784849",
+    "duplicate": "233283613657759819600694939278253904883",
+    "faulty": "233178998040188663790648493563928270356",
+    "returning": "243106151780891622797278252149114577730",
+    "converted": "233069071553537845548867507098913239849",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(monkeypatch, tmp_path):
+    """No test reads the developer's secrets file or LEADS_* variables; data goes to a temp dir."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("LEADS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("LEADS_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    monkeypatch.setenv("LEADS_DATA_DIR", str(tmp_path / "data"))
+
+
+def jerusalem_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Jerusalem")).date()
+
+
+def lead_item(n: int, status: str, days_ago: int, clock: str, **fields) -> dict:
+    """A v2 lead item created `days_ago` days before today at `clock`, Jerusalem local time, no offset."""
+    day = jerusalem_today() - timedelta(days=days_ago)
+    created = f"{day.isoformat()}T{clock}"
+    return {
+        "id": f"{900000000000000000000000000000000000000 + n}",
+        "name": fields.pop("name", f"Lead {n}"),
+        "f_name": fields.pop("f_name", f"Lead {n}"),
+        "phone": fields.pop("phone", f"05212345{n:02d}"),
+        "lead_status": STATUS[status],
+        "created_at": created,
+        "updated_at": created,
+        **fields,
+    }
+
+
+@pytest.fixture
+def serve_leads(tmp_path, monkeypatch) -> Iterator:
+    """serve_leads(items) -> a running v2 CRM holding exactly `items`, with the app's settings pointed at it."""
+    servers: list[DemoCRM] = []
+
+    def start(items: list[dict]) -> DemoCRM:
+        crm = DemoCRM(Path(tmp_path) / f"crm{len(servers)}", size=0, page_size=4).start()
+        crm.db.import_items(items)
+        servers.append(crm)
+        monkeypatch.setenv("LEADS_SOURCE", "v2")
+        monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
+        monkeypatch.setenv("LEADS_TOKEN", crm.token)
+        return crm
+
+    yield start
+    for crm in servers:
+        crm.stop()

@@ -1,0 +1,109 @@
+"""AppTest of the Overview page: the KPIs it shows for a small CRM whose numbers are worked out by hand."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import jerusalem_today, lead_item
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+# Today = T (Jerusalem). Default period: the last 30 days, T-29 .. T; previous period T-59 .. T-30.
+ITEMS = [
+    lead_item(1, "new", 0, "10:00:00"),
+    lead_item(2, "converted", 1, "09:00:00"),
+    lead_item(3, "returning", 5, "12:00:00"),  # won
+    lead_item(4, "duplicate", 10, "15:00:00"),  # junk
+    lead_item(5, "not_interested", 29, "00:30:00"),  # first day of the period (the day before in UTC)
+    lead_item(6, "converted", 30, "23:30:00"),  # last day of the previous period (still that day in UTC)
+    lead_item(7, "new", 40, "11:00:00"),
+    lead_item(8, "new", 45, "11:00:00"),
+    lead_item(9, "faulty", 59, "08:00:00"),  # junk
+    lead_item(10, "converted", 60, "12:00:00"),  # before both periods
+]
+# Period: 5 leads, 2 won (converted + returning), 1 junk -> 2 / (5 - 1) = 50.0 %
+# Previous: 4 leads, 1 won, 1 junk -> 1 / 3 = 33.3 %
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_kpis_for_the_last_30_days_against_the_30_before(serve_leads):
+    serve_leads(ITEMS)
+    at = run_app()
+    assert at.title[0].value == "Overview"
+    assert metrics(at) == {
+        "Leads": ("5", "+1 (+25.0%) vs previous period"),
+        "Became customers": ("2", "+1 (+100.0%) vs previous period"),
+        "Conversion rate": ("50.0%", "+16.7 pp vs previous period"),
+    }
+    assert len(at.get("plotly_chart")) == 1
+    assert not [m for m in at.sidebar.markdown if "Demo data" in m.value]
+
+
+def test_a_narrower_date_range_recomputes_the_kpis(serve_leads):
+    serve_leads(ITEMS)
+    at = run_app()
+    today = jerusalem_today()
+    at.sidebar.date_input(key="period_input").set_value((today - timedelta(days=6), today)).run()
+    # T-6 .. T: leads 1, 2, 3 (2 won, no junk); previous T-13 .. T-7: lead 4 only (junk)
+    assert metrics(at) == {
+        "Leads": ("3", "+2 (+200.0%) vs previous period"),
+        "Became customers": ("2", "+2 vs previous period"),
+        "Conversion rate": ("66.7%", ""),  # no previous rate to compare with
+    }
+
+
+def test_an_empty_crm_says_so_instead_of_a_chart(serve_leads):
+    serve_leads([])
+    at = run_app()
+    assert metrics(at)["Leads"] == ("0", "+0 vs previous period")
+    assert metrics(at)["Conversion rate"][0] == "—"
+    assert "No leads were created in this period" in at.info[0].value
+    assert len(at.get("plotly_chart")) == 0
+
+
+def test_with_nothing_configured_the_demo_crm_is_used_and_badged(monkeypatch):
+    monkeypatch.setenv("LEADS_DEMO_SIZE", "300")
+    at = run_app()
+    assert [m.value for m in at.sidebar.markdown if "badge" in m.value] == [":orange-badge[🧪 Demo data]"]
+    leads = int(metrics(at)["Leads"][0].replace(",", ""))
+    assert 0 < leads <= 300
+    assert "300 leads" in at.sidebar.caption[0].value
+
+
+def test_a_bad_setting_is_explained_on_the_page_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("LEADS_SOURCE", "v2")
+    monkeypatch.setenv("LEADS_BASE_URL", "http://crm.example.com")
+    at = run_app()
+    assert "not configured correctly" in at.error[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert "LEADS_TOKEN is required" in text and "https://" in text
+
+
+def test_a_wrong_token_is_explained_on_the_page(serve_leads, monkeypatch):
+    serve_leads(ITEMS)
+    monkeypatch.setenv("LEADS_TOKEN", "not-the-right-token")
+    at = run_app()
+    assert "refused the token (401" in at.error[0].value
+    assert "not-the-right-token" not in at.error[0].value
