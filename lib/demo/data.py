@@ -387,6 +387,8 @@ def _names(rng: np.random.Generator, n: int):
     kind = rng.random(n)  # < 0.012 emoji full name, < 0.02 mixed scripts, < 0.14 full name only
     part = rng.random(n)
     lower = rng.random(n) < 0.08
+    if n >= 2:  # every data set shows at least one emoji name and one mixed Hebrew/English name
+        kind[rng.choice(n, size=2, replace=False)] = (0.005, 0.015)
     name, first, last, f_lat, l_lat = ([None] * n for _ in range(5))
     for i in range(n):
         o = origin[i]
@@ -574,6 +576,8 @@ def generate_columns(n: int, end: datetime, seed: int = 7) -> dict[str, np.ndarr
     # The retired "waiting for a call back" status: some old leads that stalled still carry it.
     old_open = (age_days > INACTIVE_MIN_AGE_DAYS + 1) & np.isin(status, [NO_ANSWER, FOLLOW_UP, IN_PROGRESS])
     waiting = old_open & (rng.random(n) < 0.1)
+    if old_open.any() and not waiting.any():  # show it whenever there are old leads to carry it
+        waiting[rng.choice(np.flatnonzero(old_open))] = True
     status[waiting] = WAITING
     room = np.maximum(age_days - INACTIVE_MIN_AGE_DAYS, 0.1)
     upd_days[waiting] = np.minimum(room[waiting], 0.5 + rng.exponential(5.0, int(waiting.sum())))

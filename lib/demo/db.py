@@ -125,6 +125,18 @@ class DemoDB:
         return out
 
     # ------------------------------------------------------------------------------------------ writes
+    def _last_seq(self) -> int:
+        row = self._conn.execute("SELECT max(seq) FROM leads").fetchone()
+        return row[0] or 0
+
+    def _max_id(self) -> str | None:
+        """The largest 39-digit id so far (ids compare as text when they have the same length)."""
+        row = self._conn.execute(
+            "SELECT id FROM leads WHERE id >= '1' AND id < ':' AND length(id) = 39 AND id NOT GLOB '*[^0-9]*'"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
+
     def insert_lead(self, fields: dict) -> tuple[str, str]:
         """Store a new lead (fields already validated) created now; returns (id, status id).
 
@@ -138,13 +150,8 @@ class DemoDB:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
             try:
-                last_seq, last_id = c.execute(
-                    "SELECT seq, id FROM leads ORDER BY seq DESC LIMIT 1"
-                ).fetchone() or (
-                    0,
-                    None,
-                )
-                lead_id = data.next_lead_id(last_id)
+                last_seq = self._last_seq()
+                lead_id = data.next_lead_id(self._max_id())
                 now = data.format_local(data.local_now())
                 row = {**{f: fields.get(f) for f in _FIELDS}, "id": lead_id, "lead_status": status}
                 row["is_subscriber"] = 1 if fields.get("is_subscriber") else 0
@@ -157,42 +164,23 @@ class DemoDB:
         return lead_id, status
 
     def import_items(self, items: list[dict]) -> int:
-        """Append lead items exactly as given (ids and times included), e.g. a fixture or an export of a
-        real CRM; returns how many were stored. Unknown keys are ignored."""
+        """Append lead items exactly as given (ids, statuses and times verbatim), e.g. a test's fixture or
+        an export of a real CRM; unknown keys are ignored. Only what is missing is filled in: an id (a fresh
+        one), the status ("new"), the times (now). Returns how many were added."""
         with self._lock:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
             try:
-                (last_seq,) = c.execute("SELECT coalesce(max(seq), 0) FROM leads").fetchone()
-                rows = []
-                for seq, item in enumerate(items, start=last_seq + 1):
-                    row = [item.get(f) for f in _FIELDS]
-                    row[_FIELDS.index("is_subscriber")] = 1 if item.get("is_subscriber") else 0
-                    rows.append((seq, *row))
-                c.executemany(_INSERT, rows)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-        return len(items)
-
-    def import_items(self, items: list[dict]) -> int:
-        """Append lead items as given (ids, statuses and timestamps kept verbatim), e.g. a test's fixture
-        data; a missing id gets a fresh one, missing timestamps get now. Returns how many were added."""
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                last_seq, last_id = c.execute("SELECT seq, id FROM leads ORDER BY seq DESC LIMIT 1").fetchone() or (
-                    0,
-                    None,
-                )
+                last_seq = self._last_seq()
                 now = data.format_local(data.local_now())
                 rows = []
                 for item in items:
                     row = {f: item.get(f) for f in _FIELDS}
-                    row["id"] = str(row["id"]) if row["id"] is not None else data.next_lead_id(last_id)
-                    last_id = max(last_id or row["id"], row["id"], key=lambda i: (len(i), i))
+                    if row["id"] is None:
+                        c.executemany(_INSERT, rows)  # so that the new id is above every id so far
+                        rows.clear()
+                        row["id"] = data.next_lead_id(self._max_id())
+                    row["id"] = str(row["id"])
                     row["lead_status"] = str(row["lead_status"] or data.NEW_STATUS_ID)
                     row["is_subscriber"] = 1 if row["is_subscriber"] else 0
                     row["created_at"] = row["created_at"] or now
@@ -204,7 +192,7 @@ class DemoDB:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-        return len(rows)
+        return len(items)
 
     def close(self) -> None:
         with self._lock:
