@@ -480,7 +480,7 @@ def utm_quality(
     normalises to, so marketing can spot typos and unmapped spellings.
 
     Returns columns ``field, raw_value`` (NA for a missing value), ``leads`` (int64), ``normalized``;
-    sorted by field (in ``fields`` order), then normalised value, then most leads first."""
+    sorted by field (in ``fields`` order), then normalised value (``(none)`` last), then most leads first."""
     amap = _alias_map(aliases)
     parts = []
     for field in fields:
@@ -504,8 +504,10 @@ def utm_quality(
     out = pd.concat(parts, ignore_index=True)
     order = {f: i for i, f in enumerate(fields)}
     out["_f"] = out["field"].map(order)
-    out = out.sort_values(["_f", "normalized", "leads"], ascending=[True, True, False], kind="stable")
-    return out.drop(columns="_f").reset_index(drop=True)
+    out["_n"] = out["normalized"] == NONE  # "(none)" last in each field, as in normalize_utm
+    keys = ["_f", "_n", "normalized", "leads"]
+    out = out.sort_values(keys, ascending=[True, True, True, False], kind="stable")
+    return out.drop(columns=["_f", "_n"]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -198,3 +198,313 @@ def test_leads_over_time_dst_day_boundaries():
     assert got["leads"].tolist() == [1, 2, 1]
     assert got["period"].tolist() == [ts("2026-03-26"), ts("2026-03-27"), ts("2026-03-28")]
     assert np.issubdtype(got["leads"].dtype, np.integer)
+
+
+# ---------------------------------------------------------------- statuses
+
+MIXED = make_leads(
+    [
+        {"status_id": "s_new", "owner": "דנה", "utm_source": "fb", "utm_medium": "cpc"},
+        {"status_id": "s_won", "owner": "דנה", "utm_source": "Facebook", "utm_medium": "CPC"},
+        {"status_id": "s_dup", "owner": None, "utm_source": "פייסבוק"},
+        {"status_id": "s_int", "owner": "Avi", "utm_source": "google", "utm_medium": "organic"},
+        {"status_id": "s_old", "owner": "Avi", "utm_source": None},
+        {"status_id": "zzz", "owner": "Avi", "utm_source": " NULL "},
+        {"status_id": None, "owner": None, "utm_source": "Google", "utm_medium": "cpc"},
+        {"status_id": "s_won", "owner": "Avi", "utm_source": "google.com", "utm_medium": "cpc"},
+    ]
+)
+
+
+def test_status_breakdown_catalogue_order_zeros_inactive_and_unknown():
+    got = A.status_breakdown(MIXED, STATUSES)
+    # active statuses in position order with zeros; s_old (inactive) has 1 lead so it shows, s_gone does
+    # not; "zzz" and the missing id are 2 unknown leads. 8 leads in all.
+    assert got["status_id"].tolist()[:7] == ["s_new", "s_work", "s_int", "s_no", "s_dup", "s_won", "s_old"]
+    assert pd.isna(got["status_id"].iloc[7])
+    assert got["status"].tolist()[7] == "(unknown status)"
+    assert got["leads"].tolist() == [1, 0, 1, 0, 1, 2, 1, 2]
+    assert got["share"].tolist() == pytest.approx([1 / 8, 0, 1 / 8, 0, 1 / 8, 2 / 8, 1 / 8, 2 / 8])
+    assert list(got.columns) == ["status_id", "status", "leads", "share"]
+
+
+def test_status_breakdown_no_leads_and_one_lead():
+    got = A.status_breakdown(empty_leads(), STATUSES)
+    assert got["status_id"].tolist() == ["s_new", "s_work", "s_int", "s_no", "s_dup", "s_won"]
+    assert got["leads"].tolist() == [0] * 6
+    assert got["share"].tolist() == [0.0] * 6
+    one = A.status_breakdown(make_leads([{"status_id": "s_gone"}]), STATUSES)
+    assert one["status_id"].tolist()[-1] == "s_gone"
+    assert one["leads"].tolist() == [0, 0, 0, 0, 0, 0, 1]
+    assert one["share"].tolist()[-1] == 1.0
+
+
+def test_status_by_owner():
+    got = A.status_by_owner(MIXED, STATUSES)
+    # Avi: s_int, s_old, zzz, s_won = 4; דנה: s_new, s_won = 2; unassigned: s_dup, NA = 2 (last).
+    assert got["owner"].tolist() == ["Avi", "דנה", "(unassigned)"]
+    assert list(got.columns) == ["owner", "💫 חדש", "🌟 בטיפול", "⚡️ מעוניין", "😐 לא מעוניין", "❗️ כפול",
+                                 "🎉 הומר ללקוח", "Old status", "(unknown status)", "total"]  # fmt: skip
+    avi = ["⚡️ מעוניין", "🎉 הומר ללקוח", "Old status", "(unknown status)", "total"]
+    assert got.loc[0, avi].tolist() == [1, 1, 1, 1, 4]
+    assert got.loc[1, ["💫 חדש", "🎉 הומר ללקוח", "total"]].tolist() == [1, 1, 2]
+    assert got.loc[2, ["❗️ כפול", "(unknown status)", "total"]].tolist() == [1, 1, 2]
+
+
+# ---------------------------------------------------------------- funnel
+
+
+def test_funnel_counts_each_lead_up_to_its_stage_and_drops_junk():
+    got = A.funnel(MIXED, STATUSES)
+    # non-junk leads and their stage: s_new 0, s_won 3, s_int 2, s_old 0, zzz 0 (unknown),
+    # NA 0, s_won 3 → 7 leads; ≥1: 3; ≥2: 3; ≥3: 2. s_dup (junk) is left out.
+    assert got["stage"].tolist() == ["New", "Contacted", "Interested", "Customer"]
+    assert got["leads"].tolist() == [7, 3, 3, 2]
+    assert got["pct_of_first"].tolist() == pytest.approx([100, 300 / 7, 300 / 7, 200 / 7])
+    assert got["pct_of_previous"].tolist() == pytest.approx([100, 300 / 7, 100, 200 / 3])
+
+
+def test_funnel_lost_counts_to_contacted_and_all_junk_is_empty():
+    lost = A.funnel(make_leads([{"status_id": "s_no"}]), STATUSES)
+    assert lost["leads"].tolist() == [1, 1, 0, 0]
+    assert lost["pct_of_previous"].tolist()[:3] == pytest.approx([100, 100, 0])
+    assert np.isnan(lost["pct_of_previous"].iloc[3])  # 0 of 0: undefined
+    junk = A.funnel(make_leads([{"status_id": "s_dup"}] * 3), STATUSES)
+    assert junk["leads"].tolist() == [0, 0, 0, 0]
+    assert junk["pct_of_first"].isna().all()
+    custom = A.funnel(make_leads([{"status_id": "s_won"}]), STATUSES, stages=("Lead", "Deal"))
+    assert custom["stage"].tolist() == ["Lead", "Deal"] and custom["leads"].tolist() == [1, 1]
+
+
+def test_funnel_by_source_with_top_and_other():
+    got = A.funnel_by(MIXED, STATUSES, "utm_source", top=1)
+    # normalised sources, non-junk: google: s_int(2), NA status(0), s_won(3) → 3 leads;
+    # facebook: s_new(0), s_won(3) → 2 (the junk one is out); (none): s_old(0), zzz(0) → 2.
+    # top 1 = google; facebook + (none) → (other): stages [4, 1, 1, 1].
+    assert got["utm_source"].tolist() == ["google"] * 4 + ["(other)"] * 4
+    assert got["leads"].tolist() == [3, 2, 2, 1, 4, 1, 1, 1]
+    assert got["pct_of_first"].tolist()[:4] == pytest.approx([100, 200 / 3, 200 / 3, 100 / 3])
+    everything = A.funnel_by(MIXED, STATUSES, "utm_source", top=None)
+    assert everything["utm_source"].unique().tolist() == ["google", "facebook", "(none)"]
+
+
+# ---------------------------------------------------------------- UTM normalisation
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("facebook", "facebook"),
+        ("Facebook", "facebook"),
+        ("  FaceBook  ", "facebook"),
+        ("fb", "facebook"),
+        ("FB", "facebook"),
+        ("facebook.com", "facebook"),
+        ("m.facebook.com", "facebook"),
+        ("l.facebook.com", "facebook"),
+        ("פייסבוק", "facebook"),
+        ("\u200fפייסבוק\u200f", "facebook"),  # RLM marks from copy-paste
+        ("פייסבוק  ממומן", "facebook"),  # double space collapses
+        ("ig", "instagram"),
+        ("Instagram.com", "instagram"),
+        ("אינסטגרם", "instagram"),
+        ("google.com", "google"),
+        ("גוגל", "google"),
+        ("AdWords", "google"),
+        ("Tik Tok", "tiktok"),
+        ("טיקטוק", "tiktok"),
+        ("YT", "youtube"),
+        ("יוטיוב", "youtube"),
+        ("wa", "whatsapp"),
+        ("וואטסאפ", "whatsapp"),
+        ("ווטסאפ", "whatsapp"),
+        ("E-Mail", "email"),
+        ("newsletter", "email"),
+        ("mail", "email"),
+        ("מייל", "email"),
+        ("ניוזלטר", "email"),
+        ("(direct)", "direct"),
+        ("ＦＢ", "facebook"),  # full-width letters: NFKC
+        ("", "(none)"),
+        ("null", "(none)"),
+        ("None", "(none)"),
+        ("(not set)", "(none)"),
+        ("undefined", "(none)"),
+        ("taboola", "taboola"),  # unmapped values stay, case-folded
+        ("חג האהבה", "חג האהבה"),
+    ],
+)
+def test_normalize_utm_default_aliases(raw, expected):
+    s = pd.Series([raw], dtype="string")
+    assert A.normalize_utm(s).tolist() == [expected]
+    assert A.normalize_value(raw) == expected
+
+
+def test_normalize_utm_categorical_na_custom_aliases_and_index():
+    leads = make_leads([{"utm_source": "FB"}, {"utm_source": None}, {"utm_source": "Partner X"}])
+    leads.index = [10, 11, 12]
+    got = A.normalize_utm(leads["utm_source"])
+    assert got.tolist() == ["facebook", "(none)", "partner x"]
+    assert got.index.tolist() == [10, 11, 12]
+    assert isinstance(got.dtype, pd.CategoricalDtype)
+    custom = A.normalize_utm(leads["utm_source"], aliases={"Partner  X": "Affiliate"})
+    assert custom.tolist() == ["fb", "(none)", "affiliate"]  # a given dict replaces the defaults
+
+
+def test_utm_quality_lists_raw_values():
+    got = A.utm_quality(MIXED, fields=("utm_source",))
+    rows = list(zip(got["raw_value"].fillna("<NA>"), got["leads"], got["normalized"], strict=True))
+    # sorted by normalised value, then most leads first
+    assert rows == [
+        ("fb", 1, "facebook"),
+        ("Facebook", 1, "facebook"),
+        ("פייסבוק", 1, "facebook"),
+        ("google", 1, "google"),
+        ("Google", 1, "google"),
+        ("google.com", 1, "google"),
+        ("<NA>", 1, "(none)"),
+        ("NULL", 1, "(none)"),
+    ]
+    assert set(got["field"]) == {"utm_source"}
+    assert list(got.columns) == ["field", "raw_value", "leads", "normalized"]
+
+
+# ---------------------------------------------------------------- channels
+
+
+@pytest.mark.parametrize(
+    ("source", "medium", "campaign", "referrer", "expected"),
+    [
+        (None, None, None, None, "Direct"),
+        ("(direct)", "(none)", None, None, "Direct"),
+        ("direct", None, None, None, "Direct"),
+        ("google", "cpc", None, None, "Paid Search"),
+        ("גוגל", "ppc", None, None, "Paid Search"),
+        ("bing", "paid_search", None, None, "Paid Search"),
+        ("google", "organic", None, None, "Organic Search"),
+        ("google", None, None, None, "Organic Search"),
+        (None, "organic", None, None, "Organic Search"),
+        ("fb", "cpc", None, None, "Paid Social"),
+        ("פייסבוק", "ממומן", None, None, "Paid Social"),
+        ("פייסבוק ממומן", None, None, None, "Paid Social"),  # the raw source says "sponsored"
+        ("Instagram", "paid_social", None, None, "Paid Social"),
+        ("facebook", None, "Spring sale - paid", None, "Paid Social"),  # the campaign says paid
+        ("facebook", "cpm", None, None, "Paid Social"),  # GA4: .*cp.* is paid before display
+        ("FACEBOOK", None, None, None, "Organic Social"),
+        ("facebook", "social", None, None, "Organic Social"),
+        ("טיקטוק", None, None, None, "Organic Social"),
+        ("partner", "social", None, None, "Organic Social"),
+        ("taboola", "display", None, None, "Display"),
+        ("outbrain", "Banner", None, None, "Display"),
+        ("blog.example.com", "referral", None, None, "Referral"),
+        ("newsletter", None, None, None, "Email"),
+        ("מייל", None, None, None, "Email"),
+        ("crm", "e-mail", None, None, "Email"),
+        ("partner-site", "affiliate", None, None, "Affiliates"),
+        ("somewhere", None, None, None, "Unassigned"),
+        (None, "cpc", None, None, "Unassigned"),
+        # no UTM: the referrer decides
+        (None, None, None, "https://www.google.co.il/search?q=x", "Organic Search"),
+        (None, None, None, "https://l.facebook.com/l.php?u=x", "Organic Social"),
+        (None, None, None, "https://blog.example.org/post", "Referral"),
+        (None, None, None, "", "Direct"),
+    ],
+)
+def test_channel_rules(source, medium, campaign, referrer, expected):
+    assert A.channel_of(source, medium, campaign, referrer) == expected
+
+
+def test_channel_vectorised_matches_rules_row_by_row():
+    rows = [
+        {"utm_source": "fb", "utm_medium": "cpc"},
+        {"utm_source": "google", "utm_medium": "organic"},
+        {"utm_source": None, "referrer": "https://www.bing.com/search?q=a"},
+        {"utm_source": None},
+        {"utm_source": "newsletter"},
+        {"utm_source": "facebook", "utm_campaign": "ads retargeting"},
+        {"utm_source": "somewhere"},
+    ]
+    got = A.channel(make_leads(rows))
+    assert got.tolist() == ["Paid Social", "Organic Search", "Organic Search", "Direct", "Email",
+                            "Paid Social", "Unassigned"]  # fmt: skip
+    assert list(got.cat.categories) == list(A.CHANNELS)
+    assert len(A.channel(empty_leads())) == 0
+
+
+# ---------------------------------------------------------------- utm_breakdown
+
+
+def test_wilson_interval_hand_values():
+    # k=1, n=2: p=.5, z²=3.8415, denom=2.92073, centre=.5, half=1.96·sqrt(.125+.24009)/2.92073=.40547
+    low, high = A.wilson_interval([1, 0, 0], [2, 4, 0])
+    assert low[0] == pytest.approx(0.094531, abs=1e-5)
+    assert high[0] == pytest.approx(0.905469, abs=1e-5)
+    # k=0, n=4: low 0, high = (z²/8)/(1+z²/4)·2 = .48019/1.96038·2 = .48990
+    assert low[1] == 0.0
+    assert high[1] == pytest.approx(0.48990, abs=1e-4)
+    assert np.isnan(low[2]) and np.isnan(high[2])
+
+
+def test_utm_breakdown_by_source():
+    got = A.utm_breakdown(MIXED, STATUSES)
+    # google: google(s_int open), Google(NA → open), google.com(s_won) = 3 leads, 1 won, 2 open;
+    # facebook: fb(open), Facebook(won), פייסבוק(junk) = 3 leads, 1 won, 1 junk;
+    # (none): None(s_old open), NULL(zzz → open) = 2 leads.
+    assert got["utm_source"].tolist() == ["facebook", "google", "(none)"]  # 3, 3 (tie: label order), 2
+    assert got["leads"].tolist() == [3, 3, 2]
+    assert got["won"].tolist() == [1, 1, 0]
+    assert got["lost"].tolist() == [0, 0, 0]
+    assert got["junk"].tolist() == [1, 0, 0]
+    assert got["open"].tolist() == [1, 2, 2]
+    assert got["conversion_rate"].tolist() == pytest.approx([1 / 2, 1 / 3, 0])
+    assert got["share"].tolist() == pytest.approx([3 / 8, 3 / 8, 2 / 8])
+    assert got["junk_rate"].tolist() == pytest.approx([1 / 3, 0, 0])
+    assert got.loc[0, "ci_low"] == pytest.approx(0.094531, abs=1e-5)
+    assert list(got.columns) == ["utm_source", "leads", "won", "lost", "junk", "open", "conversion_rate",
+                                 "ci_low", "ci_high", "share", "junk_rate"]  # fmt: skip
+
+
+def test_utm_breakdown_two_fields_channel_sorting_and_all_junk():
+    got = A.utm_breakdown(MIXED, STATUSES, by=("utm_source", "utm_medium"), sort_by="conversion_rate")
+    top = got.iloc[0]
+    assert (top["utm_source"], top["utm_medium"], top["leads"], top["won"]) == ("facebook", "cpc", 2, 1)
+    # google/cpc: Google (open) + google.com (won) = 1/2 as well, later by label order
+    assert (got.iloc[1]["utm_source"], got.iloc[1]["utm_medium"]) == ("google", "cpc")
+    assert got["leads"].sum() == 8
+    # facebook/(none) is the junk lead alone: no base, NaN rate, sorted last
+    last = got.iloc[-1]
+    assert (last["utm_source"], last["utm_medium"]) == ("facebook", "(none)")
+    assert np.isnan(last["conversion_rate"]) and np.isnan(last["ci_low"])
+    ch = A.utm_breakdown(MIXED, STATUSES, by=("channel",), sort_by="channel", ascending=True)
+    assert dict(zip(ch["channel"], ch["leads"], strict=True)) == {
+        "Direct": 2, "Organic Search": 1, "Organic Social": 1, "Paid Search": 2, "Paid Social": 2,
+    }  # fmt: skip
+    assert len(A.utm_breakdown(empty_leads(), STATUSES)) == 0
+
+
+# ---------------------------------------------------------------- cohorts
+
+
+def test_cohort_table_weekly():
+    leads = make_leads(
+        [
+            {"status_id": "s_won", "created_at": "2026-03-01T10:00Z"},  # week of Sun 1 Mar
+            {"status_id": "s_dup", "created_at": "2026-03-02T10:00Z"},
+            {"status_id": "s_new", "created_at": "2026-03-07T21:30Z"},  # 23:30 Sat 7 Mar local
+            {"status_id": "s_no", "created_at": "2026-03-15T10:00Z"},  # week of 15 Mar (8 Mar empty)
+            {"status_id": "s_won", "created_at": None},  # undated: no cohort
+        ]
+    )
+    got = A.cohort_table(leads, STATUSES, TZ)
+    assert got["cohort"].tolist() == [ts("2026-03-01"), ts("2026-03-08"), ts("2026-03-15")]
+    assert got["leads"].tolist() == [3, 0, 1]
+    assert got[["open", "won", "lost", "junk"]].to_numpy().tolist() == [
+        [1, 1, 0, 1],
+        [0, 0, 0, 0],
+        [0, 0, 1, 0],
+    ]
+    assert got["won_share"].tolist()[0] == pytest.approx(1 / 3)
+    assert got["conversion_rate"].tolist()[0] == pytest.approx(1 / 2)
+    assert np.isnan(got["won_share"].iloc[1])
+    assert got["conversion_rate"].iloc[2] == 0.0
+    assert len(A.cohort_table(empty_leads(), STATUSES, TZ)) == 0
