@@ -91,9 +91,9 @@ ID_MAX_STEP = 50
 # --------------------------------------------------------------------------------------------- time helpers
 def to_local_naive(dt: datetime) -> datetime:
     """`dt` as naive CRM-local time to the second; an aware value is converted, a naive one taken as local."""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(CRM_TIMEZONE).replace(tzinfo=None)
-    return dt.replace(microsecond=0)
+    if dt.tzinfo is None:  # a wall-clock time that never happened (a DST gap) moves past the gap
+        dt = dt.replace(tzinfo=CRM_TIMEZONE).astimezone(UTC)
+    return dt.astimezone(CRM_TIMEZONE).replace(tzinfo=None, microsecond=0)
 
 
 def local_now() -> datetime:
@@ -563,13 +563,13 @@ def generate_columns(n: int, end: datetime, seed: int = 7) -> dict[str, np.ndarr
     # Not there yet but touched: an intermediate status, updated at some point since the first touch.
     mid = ~reached & (age_days >= first_touch) & (outcome != NEW)
     p_interested = np.where(np.isin(outcome, [CONVERTED, RETURNING]), 0.4, 0.08)
+    p_progress = p_interested + np.where(age_days - first_touch < 2.0, 0.7, 0.45)  # fresh: being handled
+    p_no_answer = np.minimum(p_progress + 0.3, 1.0)
     u = rng.random(n)
     inter = np.where(
         u < p_interested,
         INTERESTED,
-        np.where(
-            u < p_interested + 0.45, IN_PROGRESS, np.where(u < p_interested + 0.75, NO_ANSWER, FOLLOW_UP)
-        ),
+        np.where(u < p_progress, IN_PROGRESS, np.where(u < p_no_answer, NO_ANSWER, FOLLOW_UP)),
     )
     status = np.where(mid, inter, status)
     upd_days = np.where(mid, first_touch + rng.random(n) * (age_days - first_touch), upd_days)
@@ -595,6 +595,10 @@ def generate_columns(n: int, end: datetime, seed: int = 7) -> dict[str, np.ndarr
     work_tod = rng.integers(int(8.5 * 3600), int(19.5 * 3600), n)
     updated = np.where(upd_days > 0, updated - updated % 86400 + work_tod, created)
     updated = np.minimum(np.maximum(updated, created), end_s)
+    retired = end_s - INACTIVE_MIN_AGE_DAYS * 86400  # the retired status was last set before this
+    if 1 <= (retired % 86400) // 3600 < 3:
+        retired -= 3 * 3600
+    updated[waiting] = np.maximum(np.minimum(updated[waiting], retired), created[waiting])
 
     fmt_fns = PHONE_FORMATS
     bad_kind = rng.integers(0, 4, n)

@@ -64,6 +64,8 @@ def _int_param(query: dict[str, list[str]], name: str, default: int, minimum: in
     if not values:
         return default
     raw = values[-1].strip()
+    if not raw:  # "?page=" means the default
+        return default
     if not raw.isdigit() or int(raw) < minimum or len(raw) > 12:
         raise _BadRequest(f"{name} must be an integer >= {minimum}, got {values[-1]!r}")
     return int(raw)
