@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import sys
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -134,6 +135,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     crm: DemoCRM
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is not news
+            super().handle_error(request, client_address)
+
 
 class DemoCRM:
     """A v2-contract CRM on 127.0.0.1 backed by a seeded SQLite file in `data_dir`.
@@ -247,7 +252,12 @@ class DemoCRM:
         if body is None:
             handler.send(*error_response(413, "PayloadTooLarge", "request body too large or malformed"))
             return
-        status, headers, payload = self.respond(handler.command, handler.path, handler.headers, body)
+        try:
+            status, headers, payload = self.respond(handler.command, handler.path, handler.headers, body)
+        except Exception as e:  # a bug or a storage problem: still a JSON answer, never a dropped socket
+            status, headers, payload = error_response(
+                500, "InternalError", f"{type(e).__name__} in the demo CRM"
+            )
         handler.send(status, headers, payload)
 
     def url(self, path: str, **query: int) -> str:
