@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -993,3 +994,165 @@ def cohort_table(
             "conversion_rate": conv.astype(float),
         }
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Filters shared by every page
+# --------------------------------------------------------------------------------------------------
+
+DATE_PRESETS = (
+    "Today",
+    "Last 7 days",
+    "Last 30 days",
+    "Last 90 days",
+    "This month",
+    "Last month",
+    "This quarter",
+    "All time",
+    "Custom",
+)
+
+
+def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
+    """The whole days a date preset covers, relative to `today` (in the display zone); "All time" and
+    "Custom" give (None, None)."""
+    if preset == "Today":
+        return today, today
+    if preset.startswith("Last ") and preset.endswith(" days"):
+        days = int(preset.split()[1])
+        return today - timedelta(days=days - 1), today
+    if preset == "This month":
+        return today.replace(day=1), today
+    if preset == "Last month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if preset == "This quarter":
+        return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today
+    return None, None
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """What the sidebar selects. Empty tuples mean "all"; UTM values and channels are normalised ones."""
+
+    start: date | None = None
+    end: date | None = None
+    status_ids: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    mediums: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+def _selected(codes: np.ndarray, labels: Sequence, wanted: Iterable, missing_label: str | None) -> np.ndarray:
+    index = {str(lab): i for i, lab in enumerate(labels)}
+    keep = [index[w] for w in wanted if w in index]
+    if missing_label is not None and missing_label in wanted:
+        keep.append(-1)
+    return np.isin(codes, np.array(keep, dtype=codes.dtype))
+
+
+def filter_leads(
+    leads: pd.DataFrame, f: LeadFilter, tz: str, aliases: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The leads `f` selects: created on whole days start..end in `tz`, and in every chosen list.
+
+    Owners match by name ("(unassigned)" selects leads without one), statuses by id, UTM values and
+    channels by their normalised form. Returns the same columns as `leads`."""
+    mask = np.ones(len(leads), dtype=bool)
+    if f.status_ids:
+        codes, labels = _codes_and_labels(leads["status_id"])
+        mask &= _selected(codes, labels, f.status_ids, None)
+    if f.owners:
+        codes, labels = _codes_and_labels(leads["owner"])
+        mask &= _selected(codes, labels, f.owners, UNASSIGNED)
+    utm = (("utm_source", f.sources), ("utm_medium", f.mediums), ("utm_campaign", f.campaigns))
+    for column, wanted in utm:
+        if wanted:
+            codes, labels = _normalized_codes(leads[column], aliases)
+            mask &= _selected(codes, labels, wanted, None)
+    if f.channels:
+        ch = channel(leads, aliases)
+        mask &= _selected(ch.cat.codes.to_numpy(), list(ch.cat.categories), f.channels, None)
+    selected = leads if mask.all() else leads[mask]
+    return in_period(selected, f.start, f.end, tz)
+
+
+def filter_options(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    """The values each sidebar list offers: owners (with "(unassigned)" when some lead has none) and the
+    normalised UTM sources, media and campaigns present, most frequent first."""
+
+    def by_count(codes: np.ndarray, labels: Sequence) -> list[str]:
+        counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+        order = np.argsort(-counts, kind="stable")
+        return [str(labels[i]) for i in order if counts[i] > 0]
+
+    codes, labels = _codes_and_labels(leads["owner"])
+    owners = by_count(codes, labels) + ([UNASSIGNED] if (codes < 0).any() else [])
+    out = {"owners": owners}
+    for key, column in (("sources", "utm_source"), ("mediums", "utm_medium"), ("campaigns", "utm_campaign")):
+        out[key] = by_count(*_normalized_codes(leads[column], aliases))
+    return out
+
+
+def stale_leads(
+    leads: pd.DataFrame, statuses: pd.DataFrame, days: int, now: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Open leads not updated for at least `days` days (created time when never updated), longest idle
+    first. Returns the lead's columns plus `days_idle` (whole days)."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    is_open = _lead_roles(leads, statuses) == _OPEN
+    last = leads["updated_at"].fillna(leads["created_at"])
+    idle = (now - last) // pd.Timedelta(days=1)
+    mask = is_open & (idle >= days).fillna(False).to_numpy(dtype=bool)
+    out = leads[mask].assign(days_idle=idle[mask].astype("int64"))
+    return out.sort_values("days_idle", ascending=False, kind="stable")
+
+
+AGE_BUCKETS = ((0, 1, "0–1 days"), (2, 7, "2–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"),
+               (91, None, "over 90 days"))  # fmt: skip
+
+
+def open_lead_ages(
+    leads: pd.DataFrame, statuses: pd.DataFrame, now: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """How long open leads have existed: `age` (AGE_BUCKETS labels, in order), `status`, `leads`, one row
+    per (age, status) that holds open leads; leads without a creation time are left out."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    is_open = _lead_roles(leads, statuses) == _OPEN
+    age_days = ((now - leads["created_at"]) // pd.Timedelta(days=1)).to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    labels = [label for _, _, label in AGE_BUCKETS]
+    bucket = np.full(len(leads), -1, dtype=np.int64)
+    for i, (low, high, _) in enumerate(AGE_BUCKETS):
+        bucket[(age_days >= low) & ((age_days <= high) if high is not None else True)] = i
+    keep = is_open & (bucket >= 0)
+    frame = pd.DataFrame(
+        {
+            "age": pd.Categorical.from_codes(bucket[keep], categories=labels, ordered=True),
+            "status": leads["status"].astype("string").fillna(UNKNOWN_STATUS).to_numpy()[keep],
+        }
+    )
+    out = frame.groupby(["age", "status"], observed=True).size().rename("leads").reset_index()
+    return out.sort_values(["age", "leads"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def search_leads(leads: pd.DataFrame, query: str) -> pd.DataFrame:
+    """Leads whose name, phone, e-mail, company or id contains `query` (case-insensitive). A query with
+    digits also matches phones written differently (050-123 finds +97250123…)."""
+    query = " ".join(query.split())
+    if not query:
+        return leads
+    mask = np.zeros(len(leads), dtype=bool)
+    for column in ("name", "email", "company", "lead_id", "phone"):
+        if column in leads:
+            found = leads[column].astype("string").str.contains(query, case=False, regex=False, na=False)
+            mask |= found.to_numpy(dtype=bool)
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 4 and "phone" in leads:
+        phone_digits = leads["phone"].astype("string").str.replace(r"\D", "", regex=True)
+        found = phone_digits.str.contains(digits.lstrip("0"), regex=False, na=False)
+        mask |= found.to_numpy(dtype=bool)
+    return leads[mask]

@@ -6,13 +6,15 @@ The only module in lib that imports streamlit. Pages call these and hold no logi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from lib import analytics, export
 from lib.config import Settings, load_settings
 from lib.crm import LeadsError, V2Source, connect_settings
 
@@ -104,25 +106,152 @@ def today(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def date_range_filter(tz: str, default_days: int = 30) -> tuple[date, date]:
-    """A date range in the sidebar (whole days in the display time zone); defaults to the last 30 days."""
-    end = today(tz)
-    default = (end - timedelta(days=default_days - 1), end)
-    picked = st.sidebar.date_input(
-        "Created between",
-        value=st.session_state.get("period", default),
-        key="period_input",
-        format="YYYY-MM-DD",
-        help=f"Whole days in {tz}",
+# -- shared filters ---------------------------------------------------------------------------------
+# The selection lives in st.session_state["filters"] (plain data, so it survives page switches, unlike
+# widget state) and is mirrored into the URL, so a copied link opens the same view.
+
+DEFAULT_PRESET = "Last 30 days"
+_LIST_FILTERS = {  # URL parameter -> (LeadFilter field, sidebar label)
+    "status": ("status_ids", "Status"),
+    "owner": ("owners", "Owner"),
+    "source": ("sources", "UTM source"),
+    "medium": ("mediums", "UTM medium"),
+    "campaign": ("campaigns", "UTM campaign"),
+    "channel": ("channels", "Channel"),
+}
+
+
+def _slug(preset: str) -> str:
+    return preset.lower().replace(" ", "-")
+
+
+def _filter_choices(data: LoadedData, aliases: dict | None) -> dict[str, list[str]]:
+    options = analytics.filter_options(data.leads, aliases)
+    carried = set(data.leads["status_id"].dropna().astype(str))
+    statuses = [
+        sid
+        for sid, active in zip(data.statuses["status_id"], data.statuses["is_active"], strict=True)
+        if active or sid in carried
+    ]
+    return {
+        "status": statuses,
+        "owner": options["owners"],
+        "source": options["sources"],
+        "medium": options["mediums"],
+        "campaign": options["campaigns"],
+        "channel": list(analytics.CHANNELS),
+    }
+
+
+def filters_from_url(params: dict[str, list[str]], choices: dict[str, list[str]]) -> tuple[dict, list[str]]:
+    """The filter selection a link asks for, and a notice for every value that was ignored."""
+    chosen: dict = {"preset": DEFAULT_PRESET, "start": None, "end": None}
+    notices: list[str] = []
+    slugs = {_slug(p): p for p in analytics.DATE_PRESETS}
+    if params.get("preset"):
+        value = params["preset"][0]
+        if value in slugs:
+            chosen["preset"] = slugs[value]
+        else:
+            notices.append(f"date preset “{value}”")
+    try:
+        start = date.fromisoformat(params["from"][0]) if params.get("from") else None
+        end = date.fromisoformat(params["to"][0]) if params.get("to") else None
+        if start or end:
+            start, end = start or end, end or start
+            if start > end:
+                start, end = end, start
+            chosen.update(preset="Custom", start=start, end=end)
+    except ValueError:
+        notices.append(f"dates “{params.get('from', [''])[0]}” – “{params.get('to', [''])[0]}”")
+    for param, (field_name, label) in _LIST_FILTERS.items():
+        wanted = params.get(param, [])
+        valid = [v for v in wanted if v in choices[param]]
+        notices += [f"{label.lower()} “{v}”" for v in wanted if v not in choices[param]]
+        chosen[field_name] = valid
+    return chosen, notices
+
+
+def _url_params(chosen: dict) -> dict[str, str | list[str]]:
+    params: dict[str, str | list[str]] = {}
+    if chosen["preset"] == "Custom" and chosen.get("start"):
+        params["from"], params["to"] = chosen["start"].isoformat(), chosen["end"].isoformat()
+    elif chosen["preset"] != DEFAULT_PRESET:
+        params["preset"] = _slug(chosen["preset"])
+    for param, (field_name, _) in _LIST_FILTERS.items():
+        if chosen.get(field_name):
+            params[param] = list(chosen[field_name])
+    return params
+
+
+def sidebar_filters(s: Settings, data: LoadedData, aliases: dict | None = None) -> analytics.LeadFilter:
+    """The shared filters in the sidebar (the same on every page); returns the selection."""
+    choices = _filter_choices(data, aliases)
+    if "filters" not in st.session_state:
+        params = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.session_state["filters"], notices = filters_from_url(params, choices)
+        if notices:
+            st.session_state["filter_notices"] = notices
+    chosen = st.session_state["filters"]
+    names = dict(zip(data.statuses["status_id"], data.statuses["status"], strict=True))
+    tz_today = today(s.timezone)
+    with st.sidebar:
+        st.subheader("Filters")
+        if notices := st.session_state.pop("filter_notices", None):
+            st.warning("Ignored from the link (not valid here): " + ", ".join(notices), icon="🔗")
+        preset = st.selectbox(
+            "Created",
+            analytics.DATE_PRESETS,
+            index=analytics.DATE_PRESETS.index(chosen["preset"]),
+            key="f_preset",
+            help=f"Whole days in {s.timezone}",
+        )
+        if preset == "Custom":
+            default = (chosen.get("start") or tz_today - timedelta(days=29), chosen.get("end") or tz_today)
+            picked = st.date_input("Between", value=default, key="f_range", format="YYYY-MM-DD")
+            picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+            start, end = (picked + picked)[:2] if picked else default
+        else:
+            start, end = analytics.preset_range(preset, tz_today)
+        chosen.update(preset=preset, start=start, end=end)
+        for param, (field_name, label) in _LIST_FILTERS.items():
+            options = choices[param]
+            kept = [v for v in chosen.get(field_name, []) if v in options]
+            chosen[field_name] = st.multiselect(
+                label,
+                options,
+                default=kept,
+                key=f"f_{param}",
+                placeholder="All",
+                format_func=(lambda sid: names.get(sid, sid)) if param == "status" else str,
+            )
+        if st.button("Clear filters", icon="🧹", disabled=_url_params(chosen) == {}):
+            for key in [k for k in st.session_state if str(k).startswith("f_")] + ["filters"]:
+                del st.session_state[key]
+            st.query_params.clear()
+            st.rerun()
+    st.query_params.from_dict(_url_params(chosen))
+    return analytics.LeadFilter(
+        start=start,
+        end=end,
+        **{field_name: tuple(chosen[field_name]) for field_name, _ in _LIST_FILTERS.values()},
     )
-    if isinstance(picked, tuple | list) and len(picked) == 2:
-        start, end = picked
-    elif isinstance(picked, tuple | list) and len(picked) == 1:
-        start = end = picked[0]
-    else:
-        start = end = picked
-    st.session_state["period"] = (start, end)
-    return start, end
+
+
+def period_of(f: analytics.LeadFilter, leads: pd.DataFrame, tz: str) -> tuple[date, date]:
+    """Concrete first and last day of the selection ("All time" runs from the first lead to today)."""
+    end = f.end or today(tz)
+    if f.start is not None:
+        return f.start, end
+    created = leads["created_at"].dropna()
+    first = created.min().tz_convert(tz).date() if len(created) else end
+    return min(first, end), end
+
+
+def period_label(start: date, end: date) -> str:
+    return (
+        f"{start:%d %b %Y} – {end:%d %b %Y}" if start.year != end.year else f"{start:%d %b} – {end:%d %b %Y}"
+    )
 
 
 def sidebar_status(s: Settings, data: LoadedData) -> None:
@@ -157,3 +286,131 @@ def points_change(now: float | None, before: float | None) -> str | None:
     if now is None or before is None or pd.isna(now) or pd.isna(before):
         return None
     return f"{(now - before) * 100:+.1f} pp vs previous period"
+
+
+# -- user settings (funnel mapping, UTM aliases) ------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _store(data_dir: str):
+    from lib.store import Store
+
+    return Store(Path(data_dir))
+
+
+def store(s: Settings):
+    """The dashboard's own SQLite store (user settings and the outbox) under LEADS_DATA_DIR."""
+    return _store(str(s.data_dir))
+
+
+def user_aliases(s: Settings) -> dict | None:
+    """The UTM aliases in force: the user's saved table, or None for the defaults."""
+    return store(s).utm_aliases()
+
+
+def catalogue(s: Settings, data: LoadedData) -> pd.DataFrame:
+    """The status catalogue with the user's role and stage overrides applied."""
+    from lib.store import apply_status_overrides, crm_key
+
+    return apply_status_overrides(data.statuses, store(s).status_overrides(crm_key(s)))
+
+
+# -- the context every dashboard page starts from --------------------------------------------------
+
+
+@dataclass
+class Page:
+    settings: Settings
+    data: LoadedData
+    statuses: pd.DataFrame  # with the user's overrides
+    aliases: dict | None
+    filter: analytics.LeadFilter
+    scoped: pd.DataFrame  # every filter but the dates (for comparisons with the previous period)
+    leads: pd.DataFrame  # every filter applied
+    start: date
+    end: date
+
+    @property
+    def period(self) -> str:
+        return period_label(self.start, self.end)
+
+
+def page() -> Page:
+    """Settings, data, sidebar filters and the filtered leads: the first line of every dashboard page."""
+    s = settings()
+    data = load_data(s)
+    aliases = user_aliases(s)
+    f = sidebar_filters(s, data, aliases)
+    sidebar_status(s, data)
+    scoped = analytics.filter_leads(data.leads, replace(f, start=None, end=None), s.timezone, aliases)
+    leads = analytics.in_period(scoped, f.start, f.end, s.timezone)
+    start, end = period_of(f, data.leads, s.timezone)
+    return Page(s, data, catalogue(s, data), aliases, f, scoped, leads, start, end)
+
+
+def table(
+    frame: pd.DataFrame, name: str, *, column_config: dict | None = None, height: int | None = None
+) -> None:
+    """A table with a CSV download of exactly what it shows (formula-like cells neutralised)."""
+    st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto")
+    st.download_button(
+        "Download CSV",
+        export.to_csv(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        icon="⬇️",
+        key=f"csv_{name}",
+    )
+
+
+def no_leads_notice(p: Page) -> bool:
+    """Says so and returns True when the selection holds no leads."""
+    if len(p.leads):
+        return False
+    if len(p.data.leads) == 0:
+        st.info("The CRM has no leads yet. They will show here as soon as the first one arrives.")
+    else:
+        st.info(
+            f"No leads match the filters for {p.period}. "
+            "Widen the date range or clear filters in the sidebar."
+        )
+    return True
+
+
+RATE_COLUMNS = {
+    "conversion_rate": st.column_config.NumberColumn("Conversion rate", format="percent"),
+    "ci_low": st.column_config.NumberColumn("CI low (95%)", format="percent"),
+    "ci_high": st.column_config.NumberColumn("CI high (95%)", format="percent"),
+    "share": st.column_config.NumberColumn("Share of leads", format="percent"),
+    "junk_rate": st.column_config.NumberColumn("Junk rate", format="percent"),
+}
+LEAD_TABLE_COLUMNS = [
+    "created_at", "name", "phone", "email", "status", "owner", "company",
+    "utm_source", "utm_medium", "utm_campaign", "updated_at", "lead_id",
+]  # fmt: skip
+
+
+def leads_table(
+    leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
+    what it showed (the first `limit` rows when given)."""
+    columns = [c for c in LEAD_TABLE_COLUMNS + (extra or []) if c in leads.columns]
+    shown = leads[columns].head(limit) if limit else leads[columns]
+    shown = shown.assign(
+        **{c: shown[c].dt.tz_convert(tz) for c in ("created_at", "updated_at") if c in columns}
+    )
+    config = {
+        "created_at": st.column_config.DatetimeColumn(f"Created ({tz})", format="YYYY-MM-DD HH:mm"),
+        "updated_at": st.column_config.DatetimeColumn(f"Updated ({tz})", format="YYYY-MM-DD HH:mm"),
+        "name": st.column_config.TextColumn("Name"),
+        "phone": st.column_config.TextColumn("Phone"),
+        "email": st.column_config.TextColumn("E-mail"),
+        "status": st.column_config.TextColumn("Status"),
+        "owner": st.column_config.TextColumn("Owner"),
+        "company": st.column_config.TextColumn("Company"),
+        "lead_id": st.column_config.TextColumn("Lead id"),
+        "days_idle": st.column_config.NumberColumn("Days idle"),
+    }
+    table(shown, name, column_config=config)
+    return shown

@@ -1,23 +1,22 @@
-"""Overview: the managers' morning view — leads this period against the last, customers, conversion."""
+"""Overview: the managers' morning view — leads this period against the last, customers, conversion,
+where leads come from, and open leads going stale."""
 
 import streamlit as st
 
 from lib import analytics, charts, ui
 
-settings = ui.settings()
-data = ui.load_data(settings)
-start, end = ui.date_range_filter(settings.timezone)
-ui.sidebar_status(settings, data)
+p = ui.page()
+tz = p.settings.timezone
 
 st.title("Overview")
-kpi = analytics.period_kpis(data.leads, data.statuses, start, end, settings.timezone)
-days = (end - start).days + 1
+kpi = analytics.period_kpis(p.scoped, p.statuses, p.start, p.end, tz)
+days = (p.end - p.start).days + 1
 st.caption(
-    f"Leads created {start:%d %b %Y} – {end:%d %b %Y} ({days} days), compared with the previous "
-    f"{days} days ({kpi['prev_start']:%d %b} – {kpi['prev_end']:%d %b %Y})."
+    f"Leads created {p.period} ({days} days), compared with the previous {days} days "
+    f"({ui.period_label(kpi['prev_start'], kpi['prev_end'])})."
 )
 
-leads_col, won_col, rate_col = st.columns(3)
+leads_col, won_col, rate_col, junk_col = st.columns(4)
 leads_col.metric("Leads", f"{kpi['leads']:,}", ui.change(kpi["leads"], kpi["leads_prev"]), border=True)
 won_col.metric("Became customers", f"{kpi['won']:,}", ui.change(kpi["won"], kpi["won_prev"]), border=True)
 rate_col.metric(
@@ -27,12 +26,45 @@ rate_col.metric(
     help="Customers ÷ (leads − junk) among the leads created in the period",
     border=True,
 )
+junk_col.metric(
+    "Junk rate",
+    ui.percent(kpi["junk_rate"]),
+    ui.points_change(kpi["junk_rate"], kpi["junk_rate_prev"]),
+    delta_color="inverse",
+    help="Duplicates and invalid leads ÷ all leads created in the period",
+    border=True,
+)
 
-if kpi["leads"] == 0:
-    st.info("No leads were created in this period. Choose a wider date range in the sidebar.")
-else:
-    freq = st.segmented_control("Group by", ["Day", "Week"], default="Day", key="overview_freq") or "Day"
-    code = freq[0]
-    series = analytics.leads_over_time(data.leads, code, settings.timezone, start=start, end=end)
-    title = f"Leads created per {freq.lower()}, {start:%d %b} – {end:%d %b %Y} ({settings.timezone})"
-    st.plotly_chart(charts.leads_over_time_chart(series, code, title=title), key="overview_chart")
+if not ui.no_leads_notice(p):
+    freq = (
+        st.segmented_control("Group by", ["Day", "Week", "Month"], default="Day", key="overview_freq")
+        or "Day"
+    )
+    series = analytics.leads_over_time(p.leads, freq[0], tz, start=p.start, end=p.end)
+    title = f"Leads created per {freq.lower()}, {p.period} ({tz})"
+    st.plotly_chart(charts.leads_over_time_chart(series, freq[0], title=title), key="overview_chart")
+
+    st.subheader("Top sources")
+    sources = analytics.utm_breakdown(p.leads, p.statuses, by=("utm_source",), aliases=p.aliases).head(10)
+    st.plotly_chart(
+        charts.utm_bar_chart(
+            sources, "utm_source", "leads", title=f"Leads by UTM source (top 10), {p.period}"
+        ),
+        key="overview_sources",
+    )
+    ui.table(
+        sources[["utm_source", "leads", "won", "junk", "conversion_rate", "share"]],
+        "top-sources",
+        column_config=ui.RATE_COLUMNS,
+    )
+
+st.subheader("Stale open leads")
+idle_days = st.number_input(
+    "Not updated for at least (days)", min_value=1, max_value=365, value=14, key="stale_days"
+)
+stale = analytics.stale_leads(p.scoped, p.statuses, int(idle_days))
+st.caption(
+    f"{len(stale):,} open leads (any creation date, other filters applied) idle for {idle_days}+ days."
+)
+if len(stale):
+    ui.leads_table(stale, tz, "stale-leads", extra=["days_idle"], limit=500)
