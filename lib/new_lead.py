@@ -383,6 +383,13 @@ def retry(source: Any, store: Store, item: OutboxItem, *, now: datetime | None =
     )
 
 
+def form_fields(wire_fields: Collection[str]) -> list[str]:
+    """The form's field names for the wire names a CRM error lists (f_name -> name, as the full name is
+    what the form asks for)."""
+    names = {"f_name": "name", "l_name": "last_name", "lead_status": "status_id"}
+    return [names.get(f, f) for f in wire_fields if names.get(f, f) in FIELDS]
+
+
 def in_outbox(store: Store, lead: dict) -> OutboxItem | None:
     """The outbox item holding exactly this lead, if any (so the same entry is not sent twice)."""
     return next((item for item in store.outbox_list() if item.lead == lead), None)
@@ -405,6 +412,7 @@ __all__ = [
     "explain",
     "find_created",
     "find_duplicates",
+    "form_fields",
     "in_outbox",
     "owner_choices",
     "parse_email",
