@@ -1,0 +1,246 @@
+"""New lead: a short form (name, phone, e-mail, status and a button; the rest folded away), checked
+before anything is sent, a warning when the lead is already in the CRM, and an outbox that keeps every
+lead the CRM did not accept until it is retried or discarded.
+
+One lead per click: the form's widgets are keyed by a generation number that moves on only after a
+success, so a second click (or a rerun) of the same submit cannot send the same entry again, and an entry
+already waiting in the outbox is never sent from the form a second time.
+"""
+
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from lib import new_lead, ui
+from lib.schema import UTM_FIELDS
+from lib.store import EXT_FIELDS
+
+p = ui.page()
+s = p.settings
+store = ui.store(s)
+src = ui.source(s)
+tz = ZoneInfo(s.timezone)
+state = st.session_state
+state.setdefault("nl_gen", 0)  # the form's generation: its submission token
+gen = state["nl_gen"]
+errors: dict[str, str] = state.get("nl_errors", {})
+
+st.title("New lead")
+
+
+def shown_time(when) -> str:
+    return when.astimezone(tz).strftime("%d %b %Y %H:%M")
+
+
+def field_error(name: str) -> None:
+    if name in errors:
+        st.error(errors[name], icon="⚠️")
+
+
+def submit(lead: dict) -> None:
+    """Send once and remember the outcome, with no Streamlit call between the send and the bookkeeping
+    (a rerun can only interrupt a script at a Streamlit call)."""
+    with st.spinner("Sending the lead to the CRM…"):
+        result = new_lead.send(src, store, lead, replaces=state.get("nl_outbox_id"))
+        state["nl_result"] = result
+        if result.ok:
+            state["nl_gen"] = gen + 1  # a fresh, empty form; the old submit can no longer fire
+            state.pop("nl_outbox_id", None)
+            state.pop("nl_errors", None)
+            ui.refresh()
+        else:
+            state["nl_outbox_id"] = result.outbox_id
+            state["nl_errors"] = {
+                f: "The CRM refused this field" for f in new_lead.form_fields(result.fields)
+            }
+    st.rerun()
+
+
+if not getattr(src, "can_create", True):
+    st.info(
+        f"**{src.label} does not let the dashboard create leads.** Enter new leads in the CRM itself; "
+        "they will show up here after the next refresh.",
+        icon="ℹ️",
+    )
+else:
+    active = new_lead.active_statuses(p.statuses)
+    status_names = dict(zip(active["status_id"], active["status"], strict=True))
+    status_ids = list(status_names)
+    default = new_lead.default_status(p.statuses)
+    labels = store.ext_labels()
+    owners = new_lead.owner_choices(p.data.leads)
+    key = f"nl{gen}_"
+
+    with st.form(f"new_lead_{gen}", enter_to_submit=False):
+        left, right = st.columns(2)
+        with left:
+            name = st.text_input("Full name *", key=key + "name", placeholder="ישראל ישראלי")
+            field_error("name")
+            email = st.text_input("E-mail", key=key + "email", placeholder="name@example.com")
+            field_error("email")
+        with right:
+            phone = st.text_input(
+                "Phone *",
+                key=key + "phone",
+                placeholder="050-234-5678",
+                help=f"A number in {s.phone_region} (050-234-5678, +972 50 234 5678, 972502345678) "
+                "or with its +country code; it is sent as +972…",
+            )
+            field_error("phone")
+            status_id = st.selectbox(
+                "Status",
+                status_ids,
+                index=status_ids.index(default) if default in status_ids else None,
+                format_func=lambda sid: status_names.get(sid, sid),
+                key=key + "status_id",
+                placeholder="The CRM's default",
+            )
+            field_error("status_id")
+
+        with st.expander("More details: first and last name, company, owner, note"):
+            first, last = st.columns(2)
+            first_name = first.text_input("First name", key=key + "first_name")
+            last_name = last.text_input("Last name", key=key + "last_name")
+            company = st.text_input("Company", key=key + "company")
+            owner = st.selectbox(
+                "Owner",
+                owners,
+                index=None,
+                accept_new_options=True,
+                key=key + "owner",
+                placeholder="Choose or type a CRM user id",
+            )
+            text = st.text_area("Note", key=key + "text", height=80)
+            is_subscriber = st.checkbox("Subscribed to the mailing list", key=key + "is_subscriber")
+            for f in ("first_name", "last_name", "company", "owner", "text"):
+                field_error(f)
+        with st.expander("Marketing: UTM source, medium, campaign, term, content"):
+            utm = {f: st.text_input(f, key=key + f) for f in UTM_FIELDS}
+            for f in UTM_FIELDS:
+                field_error(f)
+        with st.expander("Custom fields: " + ", ".join(labels[f] for f in EXT_FIELDS)):
+            ext = {f: st.text_input(labels[f], key=key + f) for f in EXT_FIELDS}
+            for f in EXT_FIELDS:
+                field_error(f)
+
+        st.caption("\\* required. A full name alone is also sent as the first name.")
+        submitted = st.form_submit_button("Create lead", type="primary", icon="➕")
+
+    if submitted:
+        form = {
+            "name": name,
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone": phone,
+            "email": email,
+            "company": company,
+            "owner": owner,
+            "text": text,
+            "is_subscriber": is_subscriber,
+            "status_id": status_id,
+            **utm,
+            **ext,
+        }
+        lead, found_errors = new_lead.validate(form, s.phone_region, status_ids)
+        state["nl_errors"] = found_errors
+        state.pop("nl_result", None)
+        state.pop("nl_pending", None)
+        if found_errors:
+            st.rerun()
+        held = new_lead.in_outbox(store, lead)
+        duplicates = new_lead.find_duplicates(p.data.leads, lead["phone"], lead["email"])
+        if held is not None:
+            state["nl_held"] = held.id
+            st.rerun()
+        elif len(duplicates):
+            state["nl_pending"] = {"gen": gen, "lead": lead}
+            st.rerun()
+        else:
+            submit(lead)
+
+    result = state.get("nl_result")
+    if result is not None and result.ok:
+        st.success(f"**Lead created — id {result.lead_id}.** The form is ready for the next one.", icon="✅")
+    elif result is not None:
+        st.error(f"**The lead was not created.** {result.message}", icon="🚫")
+        st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
+
+    if (held_id := state.pop("nl_held", None)) is not None:
+        st.warning(
+            f"This exact lead is already in the outbox (item {held_id}): use **Retry** there, which checks "
+            "the CRM first, so that it is not created twice.",
+            icon="📤",
+        )
+
+    pending = state.get("nl_pending")
+    if pending is not None and pending["gen"] == gen:
+        lead = pending["lead"]
+        duplicates = new_lead.find_duplicates(p.data.leads, lead["phone"], lead["email"])
+        with st.container(border=True):
+            st.warning(
+                f"**Possible duplicate:** {len(duplicates)} lead(s) in the CRM have this phone or e-mail. "
+                "Create the new lead anyway?",
+                icon="👥",
+            )
+            shown = duplicates.assign(created_at=duplicates["created_at"].dt.tz_convert(tz))
+            st.dataframe(
+                shown[["name", "status", "created_at", "phone", "email", "matched_on", "lead_id"]],
+                hide_index=True,
+                column_config={
+                    "name": "Name",
+                    "status": "Status",
+                    "created_at": st.column_config.DatetimeColumn(
+                        f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
+                    ),
+                    "phone": "Phone",
+                    "email": "E-mail",
+                    "matched_on": "Same",
+                    "lead_id": "Lead id",
+                },
+            )
+            create_col, cancel_col, _ = st.columns([1, 1, 4])
+            confirmed = create_col.button("Create anyway", type="primary", key=f"nl_confirm_{gen}")
+            # the pending lead is consumed before sending: one send per click
+            if confirmed and state.pop("nl_pending", None) is not None:
+                submit(lead)
+            if cancel_col.button("Cancel", key=f"nl_cancel_{gen}"):
+                state.pop("nl_pending", None)
+                st.rerun()
+
+# -- the outbox -------------------------------------------------------------------------------------
+
+st.subheader("Outbox")
+items = store.outbox_list()
+if note := state.pop("nl_outbox_note", None):
+    (st.success if note.ok else st.error)(note.message, icon="✅" if note.ok else "🚫")
+if not items:
+    st.caption("Empty: every lead entered here was accepted by the CRM.")
+else:
+    st.caption(
+        f"{len(items)} lead(s) the CRM has not accepted, oldest first. **Unknown** means no answer came "
+        "after sending: Retry first looks for the lead in the CRM and sends it only if it is not there."
+    )
+for item in items:
+    lead = item.lead
+    with st.container(border=True):
+        info, retry_col, discard_col = st.columns([6, 1, 1], vertical_alignment="center")
+        badge = "🟠 unknown" if item.state == "unknown" else "🔴 failed"
+        contact = " · ".join(str(v) for v in (lead.get("phone"), lead.get("email")) if v)
+        info.markdown(
+            f"**{lead.get('name') or '(no name)'}** · {contact}  \n"
+            f"{badge} · kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
+        )
+        info.caption(item.error)
+        # keyed by the attempt count: a second click on the same Retry cannot send twice
+        if retry_col.button("Retry", key=f"nl_retry_{item.id}_{item.attempts}", disabled=not src.can_create):
+            with st.spinner("Checking and sending…"):
+                note = new_lead.retry(src, store, item)
+                state["nl_outbox_note"] = note
+                if note.ok:
+                    ui.refresh()
+            st.rerun()
+        if discard_col.button("Discard", key=f"nl_discard_{item.id}"):
+            store.outbox_remove(item.id)
+            if state.get("nl_outbox_id") == item.id:
+                state.pop("nl_outbox_id")
+            st.rerun()
