@@ -35,12 +35,36 @@ def normalize_phone(value: str | None, region: str = "IL") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _fast_e164(values: pd.Series, region: str) -> pd.Series:
+    """E.164 for the two unambiguous spellings, without a parse per value: +<country code><number> and
+    <national prefix><number> in `region`, when the number has a possible length (phonenumbers' own
+    metadata). Other values are NA here and go through `normalize_phone`. Same answers, measured in
+    tests against the library; a million phones then take seconds, not a minute."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    if meta is None:
+        return out
+    cleaned = values.str.replace(r"[\s\-.()]", "", regex=True)
+    lengths = set(meta.general_desc.possible_length or ())
+    forms = [rf"\+{meta.country_code}([1-9]\d*)"]
+    if meta.national_prefix and meta.national_prefix.isdigit():
+        forms.append(rf"{meta.national_prefix}([1-9]\d*)")
+    for form in forms:
+        nsn = cleaned.str.extract(f"^{form}$", expand=False)
+        ok = nsn.notna() & nsn.str.len().isin(lengths) & out.isna()
+        out[ok] = f"+{meta.country_code}" + nsn[ok]
+    return out
+
+
 def normalize_phones(values: pd.Series, region: str = "IL") -> pd.Series:
-    """`normalize_phone` over a column, parsing each distinct value once."""
+    """`normalize_phone` over a column, each distinct value once (the common spellings vectorised)."""
     s = values.astype("string")
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    normalized = pd.array([normalize_phone(v, region) for v in uniques], dtype="string")
-    out = normalized.take(codes, allow_fill=True)
+    distinct = pd.Series(uniques, dtype="string")
+    fast = _fast_e164(distinct.str.strip(), region)
+    slow = fast.isna() & distinct.notna()
+    fast[slow] = [normalize_phone(v, region) for v in distinct[slow]]
+    out = fast.array.take(codes, allow_fill=True)
     return pd.Series(out, index=values.index, dtype="string")
 
 

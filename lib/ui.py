@@ -274,18 +274,18 @@ def percent(value: float | None) -> str:
 
 
 def change(now: int, before: int) -> str:
-    """'+12 (+8.5%)' for a metric's delta; the percentage is left out when `before` is 0."""
+    """'+12 (+8.5%)': a metric's change against the previous period (no percentage when `before` is 0)."""
     diff = now - before
     if before:
-        return f"{diff:+,} ({diff / before:+.1%}) vs previous period"
-    return f"{diff:+,} vs previous period"
+        return f"{diff:+,} ({diff / before:+.1%})"
+    return f"{diff:+,}"
 
 
 def points_change(now: float | None, before: float | None) -> str | None:
     """The change of a rate in percentage points, e.g. '+1.2 pp'."""
     if now is None or before is None or pd.isna(now) or pd.isna(before):
         return None
-    return f"{(now - before) * 100:+.1f} pp vs previous period"
+    return f"{(now - before) * 100:+.1f} pp"
 
 
 # -- user settings (funnel mapping, UTM aliases) ------------------------------------------------------

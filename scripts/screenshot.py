@@ -7,6 +7,7 @@ Page paths are the URL paths of the pages ("" is the default page, "funnel" anot
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def main(url: str, out: str, *paths: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": int(os.environ.get("SHOT_HEIGHT", "1000"))})
         for path in paths or ("",):
             page.goto(f"{url}/{path}")
             page.wait_for_selector("h1", timeout=120_000)

@@ -227,3 +227,12 @@ def test_wire_lead_sends_status_as_the_exact_string_and_drops_empty_fields():
     assert body["lead_status"] == NEW and isinstance(body["lead_status"], str)
     assert "email" not in body
     assert body["utm_source"] == "fb" and body["is_subscriber"] is True and body["text"] == "שלום"
+
+
+def test_mixed_wire_types_are_read_exactly():
+    src, _ = source_for({})
+    items = [item(7, owner=12, is_subscriber=True, utm_term=None), item("8", owner=None, is_subscriber=False)]
+    frame = src.to_frame(items, src.statuses())
+    assert frame["lead_id"].tolist() == ["7", "8"]  # never "7.0"
+    assert frame["owner"].astype(object).tolist()[0] == "12"
+    assert frame["is_subscriber"].tolist() == ["true", "false"]

@@ -44,6 +44,20 @@ def text_column(items: list[dict], key: str) -> pd.Series:
     return pd.Series([_as_text(item.get(key)) for item in items], dtype="string")
 
 
+def text_columns(items: list[dict], keys: list[str]) -> dict[str, pd.Series]:
+    """`text_column` for many keys at once: one pass to build the table; a column pandas inferred as text
+    is cast as a whole, a mixed one (numbers, booleans) goes value by value through the exact conversion."""
+    table = pd.DataFrame.from_records(items, columns=keys) if items else pd.DataFrame(columns=keys)
+    out = {}
+    for key in keys:
+        column = table[key]
+        if isinstance(column.dtype, pd.StringDtype) or column.isna().all():  # inferred as text: all strings
+            out[key] = column.astype("string")
+        else:  # re-read from the items: the table may already have turned [12, None] into 12.0
+            out[key] = text_column(items, key)
+    return out
+
+
 def _as_text(value) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None

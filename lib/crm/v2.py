@@ -16,7 +16,7 @@ import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
 from lib.crm.http import HttpClient, as_json_dict
-from lib.crm.parsing import parse_times, text_column
+from lib.crm.parsing import parse_times, text_column, text_columns
 from lib.errors import CRMRequestError, CRMResponseError
 from lib.roles import with_default_roles
 from lib.schema import UTM_FIELDS, to_canonical_leads, to_canonical_statuses
@@ -198,16 +198,17 @@ class V2Source:
         return frame
 
     def to_frame(self, items: list[dict], catalogue: pd.DataFrame) -> pd.DataFrame:
-        raw = {col: text_column(items, key) for key, col in _FIELDS.items()}
-        raw["phone"] = normalize_phones(text_column(items, "phone"), self.phone_region)
-        raw["email"] = normalize_emails(text_column(items, "email"))
+        wire = text_columns(items, [*_FIELDS, "phone", "email", "created_at", "updated_at", *_EXTRAS])
+        raw = {col: wire[key] for key, col in _FIELDS.items()}
+        raw["phone"] = normalize_phones(wire["phone"], self.phone_region)
+        raw["email"] = normalize_emails(wire["email"])
         unreadable = {}
         for col in ("created_at", "updated_at"):
-            raw[col], unreadable[col] = parse_times(text_column(items, col), CRM_TIMEZONE)
+            raw[col], unreadable[col] = parse_times(wire[col], CRM_TIMEZONE)
         names = dict(zip(catalogue["status_id"], catalogue["status"], strict=True))
         raw["status"] = raw["status_id"].map(names).astype("string")
         for key in _EXTRAS:
-            raw[key] = text_column(items, key)
+            raw[key] = wire[key]
         frame = to_canonical_leads(pd.DataFrame(raw))
         frame.attrs["unreadable"] = {k: v for k, v in unreadable.items() if v}
         return frame
