@@ -44,6 +44,16 @@ CHANNEL_COLORS = {
 }
 
 
+DIM_LABELS = {"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
+              "utm_term": "UTM term", "utm_content": "UTM content", "channel": "Channel", "owner": "Owner",
+              "role": "Role", "status": "Status", "group": "Group"}  # fmt: skip
+
+
+def dim_label(dim: str) -> str:
+    """How a dimension is named on a chart ("utm_source" → "UTM source")."""
+    return DIM_LABELS.get(dim, dim.replace("_", " ").capitalize())
+
+
 def _title(title: str | None, default: str, period_label: str | None) -> str:
     if title:
         return title
@@ -140,7 +150,7 @@ def leads_over_time_chart(
         x_title,
         "New leads (count)",
         barmode="stack",
-        legend_title=by or "",
+        legend_title=dim_label(by) if by else "",
     )
     return fig
 
@@ -245,7 +255,13 @@ def funnel_chart(
             )
         )
     default = "Funnel: leads that reached each stage (junk excluded)" + (f" by {by}" if by else "")
-    _layout(fig, _title(title, default, period_label), "Leads (count)", "Stage", legend_title=by or "")
+    _layout(
+        fig,
+        _title(title, default, period_label),
+        "Leads (count)",
+        "Stage",
+        legend_title=dim_label(by) if by else "",
+    )
     return fig
 
 
@@ -292,7 +308,7 @@ def utm_bar_chart(
     cols = [c for c in ("leads", "won", "junk", "conversion_rate", "ci_low", "ci_high", "share") if c in part]
     custom = part[cols].to_numpy(dtype=float)
     pos = {c: i for i, c in enumerate(cols)}
-    hover = [f"{dim}: %{{x}}"]
+    hover = [f"{dim_label(dim)}: %{{x}}"]
     if "leads" in pos:
         hover.append(f"%{{customdata[{pos['leads']}]:,.0f}} leads")
     if "share" in pos:
@@ -323,8 +339,8 @@ def utm_bar_chart(
         )
     )
     label = _METRIC_LABEL.get(metric, metric)
-    default = f"{label.split(':')[0].split(' (')[0]} by {dim}"
-    _layout(fig, _title(title, default, period_label), dim, label)
+    default = f"{label.split(':')[0].split(' (')[0]} by {dim_label(dim)}"
+    _layout(fig, _title(title, default, period_label), dim_label(dim), label)
     if metric in _RATE_METRICS:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig

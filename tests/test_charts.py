@@ -133,7 +133,7 @@ def test_utm_bar_chart_error_bars_for_conversion():
     assert list(bar.error_y.arrayminus) == pytest.approx([0.18, 0.0])
     assert fig.layout.yaxis.tickformat == ".0%"
     assert "won ÷ (leads − junk)" in fig.layout.yaxis.title.text
-    assert fig.layout.title.text == "Conversion rate by utm_source · March"
+    assert fig.layout.title.text == "Conversion rate by UTM source · March"
     plain = C.utm_bar_chart(BREAKDOWN, "utm_source")
     assert plain.data[0].error_y.array is None
     assert plain.layout.yaxis.title.text == "Leads (count)"
