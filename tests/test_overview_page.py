@@ -1,13 +1,12 @@
 """AppTest of the Overview page: the KPIs it shows for a small CRM whose numbers are worked out by hand."""
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import jerusalem_today, lead_item
+from tests.conftest import lead_item
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -56,21 +55,22 @@ def test_kpis_for_the_last_30_days_against_the_30_before(serve_leads):
         "Leads": ("5", "+1 (+25.0%)"),
         "Became customers": ("2", "+1 (+100.0%)"),
         "Conversion rate": ("50.0%", "+16.7 pp"),
+        "Junk rate": ("20.0%", "-5.0 pp"),  # 1 / 5 against 1 / 4
     }
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # leads over time, top sources
     assert not [m for m in at.sidebar.markdown if "Demo data" in m.value]
 
 
 def test_a_narrower_date_range_recomputes_the_kpis(serve_leads):
     serve_leads(ITEMS)
     at = run_app()
-    today = jerusalem_today()
-    at.sidebar.date_input(key="period_input").set_value((today - timedelta(days=6), today)).run()
+    at.sidebar.selectbox(key="f_preset").set_value("Last 7 days").run()
     # T-6 .. T: leads 1, 2, 3 (2 won, no junk); previous T-13 .. T-7: lead 4 only (junk)
     assert metrics(at) == {
         "Leads": ("3", "+2 (+200.0%)"),
         "Became customers": ("2", "+2"),
         "Conversion rate": ("66.7%", ""),  # no previous rate to compare with
+        "Junk rate": ("0.0%", "-100.0 pp"),
     }
 
 
@@ -79,7 +79,7 @@ def test_an_empty_crm_says_so_instead_of_a_chart(serve_leads):
     at = run_app()
     assert metrics(at)["Leads"] == ("0", "+0")
     assert metrics(at)["Conversion rate"][0] == "—"
-    assert "No leads were created in this period" in at.info[0].value
+    assert "The CRM has no leads yet" in at.info[0].value
     assert len(at.get("plotly_chart")) == 0
 
 
