@@ -10,7 +10,7 @@ def test_overview_renders_kpis_and_the_plotly_chart(page, app_url):
     expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Demo data").first).to_be_visible()
     metrics = page.locator('[data-testid="stMetric"]')
-    expect(metrics).to_have_count(3, timeout=30_000)
+    expect(metrics).to_have_count(4, timeout=30_000)
     expect(metrics.first).to_contain_text("Leads")
     expect(metrics.first.locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^[\d,]+$"))
     chart = page.locator(".js-plotly-plot").first
