@@ -71,6 +71,15 @@ else:
     owners = new_lead.owner_choices(p.data.leads)
     key = f"nl{gen}_"
 
+    result = state.get("nl_result")
+    if result is not None and result.ok:
+        st.success(
+            f"**Lead created — id {result.lead_id}.** The form below is ready for the next one.", icon="✅"
+        )
+    elif result is not None:
+        st.error(f"**The lead was not created.** {result.message}", icon="🚫")
+        st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
+
     with st.form(f"new_lead_{gen}", enter_to_submit=False):
         left, right = st.columns(2)
         with left:
@@ -158,13 +167,6 @@ else:
         else:
             submit(lead)
 
-    result = state.get("nl_result")
-    if result is not None and result.ok:
-        st.success(f"**Lead created — id {result.lead_id}.** The form is ready for the next one.", icon="✅")
-    elif result is not None:
-        st.error(f"**The lead was not created.** {result.message}", icon="🚫")
-        st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
-
     if (held_id := state.pop("nl_held", None)) is not None:
         st.warning(
             f"This exact lead is already in the outbox (item {held_id}): use **Retry** there, which checks "
@@ -198,7 +200,7 @@ else:
                     "lead_id": "Lead id",
                 },
             )
-            create_col, cancel_col, _ = st.columns([1, 1, 4])
+            create_col, cancel_col, _ = st.columns([2, 1, 4])
             confirmed = create_col.button("Create anyway", type="primary", key=f"nl_confirm_{gen}")
             # the pending lead is consumed before sending: one send per click
             if confirmed and state.pop("nl_pending", None) is not None:
@@ -225,10 +227,12 @@ for item in items:
     with st.container(border=True):
         info, retry_col, discard_col = st.columns([6, 1, 1], vertical_alignment="center")
         badge = "🟠 unknown" if item.state == "unknown" else "🔴 failed"
-        contact = " · ".join(str(v) for v in (lead.get("phone"), lead.get("email")) if v)
+        # each value isolated (U+2068..U+2069) so a Hebrew name does not reorder the phone next to it
+        values = (lead.get("name") or "(no name)", lead.get("phone"), lead.get("email"))
+        name_, *contact = [f"\u2068{v}\u2069" for v in values if v]
         info.markdown(
-            f"**{lead.get('name') or '(no name)'}** · {contact}  \n"
-            f"{badge} · kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
+            f"{badge}: **{name_}** · {' · '.join(contact)}  \n"
+            f"kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
         )
         info.caption(item.error)
         # keyed by the attempt count: a second click on the same Retry cannot send twice

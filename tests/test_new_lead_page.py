@@ -128,7 +128,9 @@ def test_a_valid_lead_is_created_once_the_id_shown_and_the_form_cleared(serve_le
     new = crm.db.leads_page(1, 1)[0]
     assert (new["name"], new["f_name"], new["phone"]) == ("ישראל ישראלי", "ישראל ישראלי", "+972545551234")
     assert new["lead_status"] == STATUSES[0]["id"] and new["utm_source"] == "פייסבוק"
-    assert at.success[0].value == f"**Lead created — id {new['id']}.** The form is ready for the next one."
+    assert (
+        at.success[0].value == f"**Lead created — id {new['id']}.** The form below is ready for the next one."
+    )
     assert gen(at) == 1 and field(at, "name").value == "" and field(at, "phone").value == ""
     assert "2 leads" in at.sidebar.caption[0].value  # the cached leads were refreshed
 
