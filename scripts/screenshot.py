@@ -28,7 +28,7 @@ def main(url: str, out: str, *paths: str) -> None:
             page.wait_for_selector("h1", timeout=120_000)
             if page.locator(".js-plotly-plot").count() or path == "":
                 page.wait_for_selector(".js-plotly-plot g.point, .js-plotly-plot .trace", timeout=60_000)
-            page.wait_for_timeout(1500)
+            page.wait_for_timeout(3000)  # the sidebar navigation settles after the first run
             name = (path or "overview").replace("/", "_")
             page.screenshot(path=str(target / f"{name}.png"), full_page=True)
             print(target / f"{name}.png")
