@@ -1097,28 +1097,53 @@ def filter_options(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None
 
 
 def stale_leads(
-    leads: pd.DataFrame, statuses: pd.DataFrame, days: int, now: pd.Timestamp | None = None
-) -> pd.DataFrame:
+    leads: pd.DataFrame,
+    statuses: pd.DataFrame,
+    days: int,
+    now: pd.Timestamp | None = None,
+    limit: int | None = None,
+) -> tuple[pd.DataFrame, int]:
     """Open leads not updated for at least `days` days (created time when never updated), longest idle
-    first. Returns the lead's columns plus `days_idle` (whole days)."""
+    first, and how many there are. Returns (the first `limit` of them — all without a limit — with the
+    lead's columns plus `days_idle` in whole days, the total count); only the returned rows are copied."""
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     is_open = _lead_roles(leads, statuses) == _OPEN
-    last = leads["updated_at"].fillna(leads["created_at"])
-    idle = (now - last) // pd.Timedelta(days=1)
-    mask = is_open & (idle >= days).fillna(False).to_numpy(dtype=bool)
-    out = leads[mask].assign(days_idle=idle[mask].astype("int64"))
-    return out.sort_values("days_idle", ascending=False, kind="stable")
+    last = _ns(leads["updated_at"])
+    last = np.where(last == _NAT, _ns(leads["created_at"]), last)
+    idle = np.where(last == _NAT, -1, (now.value - last) // _DAY_NS)
+    rows = np.flatnonzero(is_open & (idle >= days))
+    order = rows[np.argsort(-idle[rows], kind="stable")][:limit]
+    out = leads.iloc[order].assign(days_idle=idle[order].astype("int64"))
+    return out, len(rows)
+
+
+def newest(leads: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The `limit` most recently created leads, newest first (no creation time last); copies only those."""
+    created = _ns(leads["created_at"])
+    key = np.where(created == _NAT, np.iinfo(np.int64).max, -created)  # newest first, no date last
+    order = np.argsort(key, kind="stable")
+    return leads.iloc[order[:limit]]
 
 
 AGE_BUCKETS = ((0, 1, "0–1 days"), (2, 7, "2–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"),
                (91, None, "over 90 days"))  # fmt: skip
 
 
+def _status_names(leads: pd.DataFrame, statuses: pd.DataFrame) -> np.ndarray:
+    """Per lead the catalogue name of its status (UNKNOWN_STATUS when not in the catalogue)."""
+    names = dict(zip(statuses["status_id"].astype(str), statuses["status"].astype(str), strict=True))
+    codes, labels = _codes_and_labels(leads["status_id"])
+    lut = np.array([names.get(str(x), UNKNOWN_STATUS) for x in labels] + [UNKNOWN_STATUS], dtype=object)
+    return lut[codes]
+
+
 def open_lead_ages(
     leads: pd.DataFrame, statuses: pd.DataFrame, now: pd.Timestamp | None = None
 ) -> pd.DataFrame:
-    """How long open leads have existed: `age` (AGE_BUCKETS labels, in order), `status`, `leads`, one row
-    per (age, status) that holds open leads; leads without a creation time are left out."""
+    """How long open leads have existed: `age` (AGE_BUCKETS labels), `status`, `leads`, one row per
+    (age, status) that holds open leads, ages in order then statuses in catalogue order; leads without a
+    creation time are left out."""
+    order = list(dict.fromkeys([*statuses.sort_values("position")["status"].astype(str), UNKNOWN_STATUS]))
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     is_open = _lead_roles(leads, statuses) == _OPEN
     age_days = ((now - leads["created_at"]) // pd.Timedelta(days=1)).to_numpy(
@@ -1132,11 +1157,11 @@ def open_lead_ages(
     frame = pd.DataFrame(
         {
             "age": pd.Categorical.from_codes(bucket[keep], categories=labels, ordered=True),
-            "status": leads["status"].astype("string").fillna(UNKNOWN_STATUS).to_numpy()[keep],
+            "status": pd.Categorical(_status_names(leads, statuses)[keep], categories=order),
         }
     )
     out = frame.groupby(["age", "status"], observed=True).size().rename("leads").reset_index()
-    return out.sort_values(["age", "leads"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return out.astype({"age": str, "status": str})
 
 
 def search_leads(leads: pd.DataFrame, query: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,6 +20,7 @@ from lib.config import Settings, load_settings
 from lib.crm import LeadsError, V2Source, connect_settings
 
 CACHE_TTL_SECONDS = 15 * 60
+EAGER_CSV_ROWS = 2_000
 PROGRESS_UPDATES = 20  # progress updates per sync: each one is replayed on every cached rerun
 
 
@@ -127,7 +129,8 @@ def _slug(preset: str) -> str:
 
 def _filter_choices(data: LoadedData, aliases: dict | None) -> dict[str, list[str]]:
     options = analytics.filter_options(data.leads, aliases)
-    carried = set(data.leads["status_id"].dropna().astype(str))
+    codes = data.leads["status_id"].cat.codes.to_numpy()
+    carried = set(data.leads["status_id"].cat.categories[np.unique(codes[codes >= 0])])
     statuses = [
         sid
         for sid, active in zip(data.statuses["status_id"], data.statuses["is_active"], strict=True)
@@ -353,9 +356,10 @@ def table(
 ) -> None:
     """A table with a CSV download of exactly what it shows (formula-like cells neutralised)."""
     st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto")
+    # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
     st.download_button(
         "Download CSV",
-        export.to_csv(frame),
+        export.to_csv(frame) if len(frame) <= EAGER_CSV_ROWS else lambda: export.to_csv(frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon="⬇️",
@@ -390,13 +394,11 @@ LEAD_TABLE_COLUMNS = [
 ]  # fmt: skip
 
 
-def leads_table(
-    leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | None = None, limit: int | None = None
-) -> pd.DataFrame:
+def leads_table(leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | None = None) -> pd.DataFrame:
     """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
-    what it showed (the first `limit` rows when given)."""
+    what it showed."""
     columns = [c for c in LEAD_TABLE_COLUMNS + (extra or []) if c in leads.columns]
-    shown = leads[columns].head(limit) if limit else leads[columns]
+    shown = leads[columns]
     shown = shown.assign(
         **{c: shown[c].dt.tz_convert(tz) for c in ("created_at", "updated_at") if c in columns}
     )

@@ -9,7 +9,7 @@ MAX_ROWS = 10_000  # a browser table beyond this is slow to send and no one read
 p = ui.page()
 st.title("Leads")
 query = st.text_input("Search", placeholder="Name, phone, e-mail, company or lead id", key="leads_search")
-found = analytics.search_leads(p.leads, query).sort_values("created_at", ascending=False, na_position="last")
+found = analytics.search_leads(p.leads, query)
 shown = min(len(found), MAX_ROWS)
 st.caption(
     f"{len(found):,} leads created {p.period}"
@@ -21,6 +21,6 @@ st.caption(
     )
 )
 if len(found):
-    ui.leads_table(found, p.settings.timezone, "leads", limit=MAX_ROWS)
+    ui.leads_table(analytics.newest(found, MAX_ROWS), p.settings.timezone, "leads")
 elif not ui.no_leads_notice(p):
     st.info(f"No lead matches “{query}”.")

@@ -62,9 +62,10 @@ st.subheader("Stale open leads")
 idle_days = st.number_input(
     "Not updated for at least (days)", min_value=1, max_value=365, value=14, key="stale_days"
 )
-stale = analytics.stale_leads(p.scoped, p.statuses, int(idle_days))
+stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, int(idle_days), limit=500)
 st.caption(
-    f"{len(stale):,} open leads (any creation date, other filters applied) idle for {idle_days}+ days."
+    f"{stale_count:,} open leads (any creation date, other filters applied) idle for {idle_days}+ days"
+    + (f"; the {len(stale):,} idle longest are listed." if len(stale) < stale_count else ".")
 )
 if len(stale):
-    ui.leads_table(stale, tz, "stale-leads", extra=["days_idle"], limit=500)
+    ui.leads_table(stale, tz, "stale-leads", extra=["days_idle"])
