@@ -8,8 +8,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import streamlit as st
 
 from lib.demo.server import DemoCRM
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 STATUS = {
     "new": "233069071553535427697228277840563827497",
@@ -56,7 +59,7 @@ def lead_item(n: int, status: str, days_ago: int, clock: str, **fields) -> dict:
 
 @pytest.fixture
 def serve_leads(tmp_path, monkeypatch) -> Iterator:
-    """serve_leads(items) -> a running v2 CRM holding exactly `items`, with the app's settings pointed at it."""
+    """serve_leads(items) -> a running v2 CRM holding exactly `items`; the app's settings point at it."""
     servers: list[DemoCRM] = []
 
     def start(items: list[dict]) -> DemoCRM:
@@ -71,3 +74,13 @@ def serve_leads(tmp_path, monkeypatch) -> Iterator:
     yield start
     for crm in servers:
         crm.stop()
+
+
+@pytest.fixture
+def fresh_streamlit_caches():
+    """AppTest runs share the process's Streamlit caches: each test starts and ends with them empty."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -7,25 +7,14 @@ Same hand-built CRM as tests/test_pages.py (ITEMS, worked out there). Today = T 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import STATUS, jerusalem_today
+from tests.conftest import APP, STATUS, jerusalem_today
 from tests.test_pages import ITEMS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 def open_link(**query) -> AppTest:

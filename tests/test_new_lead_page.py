@@ -6,27 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib.demo.data import STATUSES
 from lib.store import Store
-from tests.conftest import lead_item
+from tests.conftest import APP, lead_item
 from tests.fakes.v2_faults import FaultyDemoCRM
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/new_lead.py"
 
 EXISTING = lead_item(1, "no_answer", 3, "11:00:00", name="דנה כהן", f_name="דנה", phone="050-234-5678")
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 def open_page() -> AppTest:

@@ -1,14 +1,12 @@
 """AppTest of the Overview page: the KPIs it shows for a small CRM whose numbers are worked out by hand."""
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import lead_item
+from tests.conftest import APP, lead_item
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
+
 
 # Today = T (Jerusalem). Default period: the last 30 days, T-29 .. T; previous period T-59 .. T-30.
 ITEMS = [
@@ -25,15 +23,6 @@ ITEMS = [
 ]
 # Period: 5 leads, 2 won (converted + returning), 1 junk -> 2 / (5 - 1) = 50.0 %
 # Previous: 4 leads, 1 won, 1 junk -> 1 / 3 = 33.3 %
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run_app() -> AppTest:

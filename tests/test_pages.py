@@ -7,17 +7,16 @@ the default period is the last 30 days, T-29 .. T.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import jerusalem_today, lead_item
+from tests.conftest import APP, jerusalem_today, lead_item
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 INTERESTED = "233283533732676958969773898519982777485"  # ⚡️ מעוניין: open, stage 2 (Interested)
+
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 def ID(n: int) -> str:  # lead_item's id for lead n
@@ -46,15 +45,6 @@ ITEMS = [
 # Sources: facebook = fb / Facebook / פייסבוק: leads 1, 2, 3, 9 -> 4 leads, 2 won, 1 junk, 0 lost, 1 open,
 #   conversion 2 / 3; google: 4, 5, 7, 10, 11 -> 5 leads, 1 won, 2 junk, 1 lost, 1 open, conversion 1 / 3;
 #   (none): lead 6 -> 1 lead, open.
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run_app(page: str | None = None, **query) -> AppTest:
