@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 
 def main(url: str, out: str, *paths: str) -> None:
@@ -22,7 +22,8 @@ def main(url: str, out: str, *paths: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": int(os.environ.get("SHOT_HEIGHT", "1000"))})
+        height = int(os.environ.get("SHOT_HEIGHT", "1000"))  # Streamlit scrolls inside the page: make it tall
+        page = browser.new_page(viewport={"width": 1400, "height": height})
         for path in paths or ("",):
             page.goto(f"{url}/{path}")
             page.wait_for_selector("h1", timeout=120_000)
