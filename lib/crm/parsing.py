@@ -31,14 +31,6 @@ def parse_times(values: pd.Series, assume_tz: str) -> tuple[pd.Series, int]:
     return out, unreadable
 
 
-def parse_unix_times(values: pd.Series) -> tuple[pd.Series, int]:
-    """Unix seconds → UTC datetimes, with the count of non-empty values that could not be read."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    out = pd.to_datetime(numbers, unit="s", utc=True, errors="coerce").astype("datetime64[ns, UTC]")
-    unreadable = int((values.notna() & out.isna()).sum())
-    return out, unreadable
-
-
 def text_column(items: list[dict], key: str) -> pd.Series:
     """The `key` of every item as strings (numbers kept exact, never through float); missing → NA."""
     return pd.Series([_as_text(item.get(key)) for item in items], dtype="string")
