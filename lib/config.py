@@ -22,7 +22,6 @@ from lib.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = ("demo", "v2", "kommo", "aiployees", "livetex")
-IMPLEMENTED_SOURCES = ("demo", "v2")
 MAX_DEMO_SIZE = 5_000_000
 
 # setting name -> (environment variable / secrets key, default)
@@ -32,6 +31,7 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "token": ("LEADS_TOKEN", None),
     "data_dir": ("LEADS_DATA_DIR", str(PROJECT_ROOT / ".data")),
     "timezone": ("LEADS_TIMEZONE", "Asia/Jerusalem"),
+    "crm_timezone": ("LEADS_CRM_TIMEZONE", None),
     "phone_region": ("LEADS_PHONE_REGION", "IL"),
     "demo_size": ("LEADS_DEMO_SIZE", 5000),
 }
@@ -46,6 +46,7 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     data_dir: Path = PROJECT_ROOT / ".data"
     timezone: str = "Asia/Jerusalem"
+    crm_timezone: str | None = None  # the zone of times a CRM sends without an offset (None: its default)
     phone_region: str = "IL"
     demo_size: int = 5000
 
@@ -114,8 +115,6 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
     source = str(raw["source"] or "demo").lower()
     if source not in SOURCES:
         problems.append(f"LEADS_SOURCE must be one of {', '.join(SOURCES)} (got {source!r})")
-    elif source not in IMPLEMENTED_SOURCES:
-        problems.append(f"LEADS_SOURCE={source} is not available in this version yet: use demo or v2")
 
     base_url = raw["base_url"] or None
     token = raw["token"] or None
@@ -134,6 +133,15 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"LEADS_TIMEZONE must be an IANA time zone such as Asia/Jerusalem (got {timezone!r})")
+
+    crm_timezone = str(raw["crm_timezone"]) if raw["crm_timezone"] else None
+    if crm_timezone:
+        try:
+            ZoneInfo(crm_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"LEADS_CRM_TIMEZONE must be an IANA time zone such as Europe/Moscow (got {crm_timezone!r})"
+            )
 
     region = str(raw["phone_region"]).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -155,6 +163,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         token=token,
         data_dir=Path(str(raw["data_dir"])).expanduser(),
         timezone=timezone,
+        crm_timezone=crm_timezone,
         phone_region=region,
         demo_size=demo_size,
     )

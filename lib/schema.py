@@ -14,6 +14,15 @@ ROLES = ("open", "won", "lost", "junk")
 DEFAULT_STAGES = ("New", "Contacted", "Interested", "Customer")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
+# Connector-specific lead columns that pages offer as dimensions (split the funnel, group marketing) when
+# the connected CRM fills them: column -> label. Each holds a low-cardinality categorical.
+EXTRA_DIMENSIONS = {
+    "pipeline": "Pipeline",  # Kommo: the pipeline's name
+    "campaign": "Call campaign",  # aiployees: the calling campaign's name
+    "lead_type": "Lead type",  # LiveTex: form, callback or chat
+    "site": "Site",  # LiveTex: the site the lead was sent from
+}
+
 STATUS_COLUMNS = {
     "status_id": "string",
     "status": "string",
@@ -112,5 +121,5 @@ def to_canonical_leads(df: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, index=pd.RangeIndex(n))
     extras = [c for c in df.columns if c not in LEAD_COLUMNS]
     for col in extras:
-        frame[col] = df[col].to_numpy()
+        frame[col] = df[col].array  # a categorical extra stays categorical
     return frame

@@ -17,7 +17,7 @@ import streamlit as st
 
 from lib import analytics, export
 from lib.config import Settings, load_settings
-from lib.crm import LeadsError, V2Source, connect_settings
+from lib.crm import LeadsError, Source, connect_settings
 
 CACHE_TTL_SECONDS = 15 * 60
 EAGER_CSV_ROWS = 2_000
@@ -51,11 +51,11 @@ def _settings_key(s: Settings) -> tuple:
 
 
 @st.cache_resource(show_spinner=False)
-def _source(_settings: Settings, key: tuple) -> V2Source:
+def _source(_settings: Settings, key: tuple) -> Source:
     return connect_settings(_settings)
 
 
-def source(s: Settings) -> V2Source:
+def source(s: Settings) -> Source:
     """The connected CRM for these settings, one per process (the demo CRM server starts here)."""
     try:
         return _source(s, _settings_key(s))
@@ -66,7 +66,7 @@ def source(s: Settings) -> V2Source:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=4)
-def _load(key: tuple, _src: V2Source) -> LoadedData:
+def _load(key: tuple, _src: Source) -> LoadedData:
     # The progress bar is made and emptied inside the cached function: a cached rerun replays these few
     # messages and ends with an empty placeholder.
     bar = st.progress(0.0, text="Syncing leads from the CRM…")

@@ -54,14 +54,25 @@ def test_every_problem_is_reported_at_once():
         assert name in text
 
 
-def test_unknown_and_planned_sources_are_named():
-    with pytest.raises(ConfigError, match="must be one of demo, v2"):
+def test_unknown_source_is_named():
+    with pytest.raises(ConfigError, match="must be one of demo, v2, kommo, aiployees, livetex"):
         load_settings(env={"LEADS_SOURCE": "salesforce"}, secrets={})
-    with pytest.raises(ConfigError, match="kommo is not available"):
-        load_settings(
-            env={"LEADS_SOURCE": "kommo", "LEADS_BASE_URL": "https://x.kommo.com", "LEADS_TOKEN": "t"},
-            secrets={},
-        )
+
+
+@pytest.mark.parametrize("source", ["kommo", "aiployees", "livetex"])
+def test_every_connector_is_selectable(source):
+    s = load_settings(
+        env={"LEADS_SOURCE": source.upper(), "LEADS_BASE_URL": "https://x.example.com/", "LEADS_TOKEN": "t"},
+        secrets={},
+    )
+    assert (s.source, s.base_url, s.crm_timezone) == (source, "https://x.example.com", None)
+
+
+def test_crm_timezone_is_checked():
+    env = {"LEADS_CRM_TIMEZONE": "Europe/Moscow"}
+    assert load_settings(env=env, secrets={}).crm_timezone == "Europe/Moscow"
+    with pytest.raises(ConfigError, match="LEADS_CRM_TIMEZONE must be an IANA"):
+        load_settings(env={"LEADS_CRM_TIMEZONE": "Moscow"}, secrets={})
 
 
 @pytest.mark.parametrize(

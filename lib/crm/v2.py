@@ -6,8 +6,7 @@ JSON body of a create request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -15,6 +14,7 @@ from urllib.parse import urljoin
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
+from lib.crm.base import CreatedLead, Progress
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times, text_column, text_columns
 from lib.errors import CRMRequestError, CRMResponseError
@@ -42,14 +42,7 @@ _FIELDS = {
 _EXTRAS = ("text", "is_subscriber", "ext_one", "ext_two", "ext_three", "ext_four")
 REQUIRED_CREATE_FIELDS = ("name", "f_name", "phone")
 
-Progress = Callable[[int, int], None]  # (pages fetched, leads so far)
-
-
-@dataclass(frozen=True)
-class CreatedLead:
-    lead_id: str
-    status_id: str | None
-    message: str = ""
+__all__ = ["CreatedLead", "Progress", "V2Source", "next_page", "wire_lead"]
 
 
 def next_page(body: dict) -> str | None:
@@ -117,8 +110,10 @@ class V2Source:
         phone_region: str = "IL",
         is_demo: bool = False,
         max_pages: int = MAX_PAGES,
+        crm_timezone: str | None = None,
     ) -> None:
         self.http = http
+        self.crm_timezone = crm_timezone or CRM_TIMEZONE
         self.phone_region = phone_region
         self.is_demo = is_demo
         self.max_pages = max_pages
@@ -204,7 +199,7 @@ class V2Source:
         raw["email"] = normalize_emails(wire["email"])
         unreadable = {}
         for col in ("created_at", "updated_at"):
-            raw[col], unreadable[col] = parse_times(wire[col], CRM_TIMEZONE)
+            raw[col], unreadable[col] = parse_times(wire[col], self.crm_timezone)
         names = dict(zip(catalogue["status_id"], catalogue["status"], strict=True))
         raw["status"] = raw["status_id"].map(names).astype("string")
         for key in _EXTRAS:
