@@ -16,12 +16,47 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+import tomli_w
 
 from lib.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = ("demo", "v2", "kommo", "aiployees", "livetex")
+SOURCE_LABELS = {
+    "demo": "Demo CRM (embedded sample data)",
+    "v2": "v2 CRM (the Israeli CRM)",
+    "kommo": "Kommo (amoCRM)",
+    "aiployees": "aiployees call platform",
+    "livetex": "LiveTex",
+}
+BASE_URL_EXAMPLES = {
+    "v2": "https://crm.example.co.il/ords/crm",
+    "kommo": "https://yourcompany.kommo.com",
+    "aiployees": "https://call.aiployees.com/api",
+    "livetex": "https://api.livetex.ru",
+}
+# The zone a CRM's times without an offset are read in, unless LEADS_CRM_TIMEZONE says otherwise
+# (Kommo sends Unix times, which need none).
+DEFAULT_CRM_TIMEZONES = {"v2": "Asia/Jerusalem", "aiployees": "UTC", "livetex": "Europe/Moscow"}
+# What to enter for each system and what the dashboard can do with it (shown on the Settings page).
+SOURCE_HELP = {
+    "demo": "Sample data from an embedded CRM on this machine: nothing to enter. Leads you create are kept "
+    "in `LEADS_DATA_DIR`.",
+    "v2": "**Base URL:** the CRM's API root, up to but not including `/v2/leads` (it may carry a path "
+    "such as `/ords/crm`). **Token:** the API token from the CRM's settings. Reads statuses and leads; "
+    "creates leads.",
+    "kommo": "**Base URL:** your account's address, `https://<subdomain>.kommo.com` (or `.amocrm.ru`). "
+    "**Token:** a long-lived token of a private integration (Settings → Integrations). Reads pipelines, "
+    "stages, leads with their contacts and UTM fields, and user names when the token may; creates leads.",
+    "aiployees": "**Base URL:** `https://call.aiployees.com/api`. **Token:** an API token of the platform "
+    "(`1|…`). Reads call leads and their campaigns; leads cannot be created from the dashboard (they enter "
+    "through a campaign). Times are read in the account's zone below.",
+    "livetex": "**Base URL:** `https://api.livetex.ru`. **Token:** an API token of a LiveTex employee; an "
+    "administrator sees every lead in full, other roles get others' leads without their text. Reads leads "
+    "(forms, callbacks, chats); leads cannot be created from the dashboard.",
+}
+CONNECTION_KEYS = ("LEADS_SOURCE", "LEADS_BASE_URL", "LEADS_TOKEN", "LEADS_CRM_TIMEZONE")
 MAX_DEMO_SIZE = 5_000_000
 
 # setting name -> (environment variable / secrets key, default)
@@ -167,3 +202,47 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         phone_region=region,
         demo_size=demo_size,
     )
+
+
+def save_connection(
+    source: str,
+    base_url: str | None,
+    token: str | None,
+    crm_timezone: str | None = None,
+    path: Path | None = None,
+) -> Settings:
+    """Check a connection's settings and write them to the `[crm]` table of the secrets file (other keys
+    and tables are kept; the demo drops the base URL and token). Returns the settings the file now gives;
+    raises ConfigError, writing nothing, when they are not valid."""
+    path = path or secrets_file()
+    current = read_secrets(path)
+    table = {k: v for k, v in current.items() if k not in CONNECTION_KEYS and k not in _CONNECTION_NAMES}
+    new = {"LEADS_SOURCE": source}
+    if source != "demo":
+        new.update(LEADS_BASE_URL=(base_url or "").strip(), LEADS_TOKEN=(token or "").strip())
+        if crm_timezone and crm_timezone.strip():
+            new["LEADS_CRM_TIMEZONE"] = crm_timezone.strip()
+    settings = load_settings(env={}, secrets={**table, **new})
+    try:
+        with path.open("rb") as fh:
+            document = tomllib.load(fh)
+    except FileNotFoundError:
+        document = {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"{path.name} could not be read: {exc}"]) from None
+    document["crm"] = {**table, **new}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(document), encoding="utf-8")
+    tmp.chmod(0o600)  # it holds the token
+    tmp.replace(path)
+    return settings
+
+
+_CONNECTION_NAMES = ("source", "base_url", "token", "crm_timezone")
+
+
+def overridden_by_environment(env: Mapping[str, str] | None = None) -> list[str]:
+    """The connection settings set in the environment, which win over anything saved in the file."""
+    env = os.environ if env is None else env
+    return [k for k in CONNECTION_KEYS if str(env.get(k) or "").strip()]

@@ -18,6 +18,7 @@ import streamlit as st
 from lib import analytics, export
 from lib.config import Settings, load_settings
 from lib.crm import LeadsError, Source, connect_settings
+from lib.schema import EXTRA_DIMENSIONS
 
 CACHE_TTL_SECONDS = 15 * 60
 EAGER_CSV_ROWS = 2_000
@@ -97,6 +98,12 @@ def load_data(s: Settings) -> LoadedData:
 
 def refresh() -> None:
     """Forget the cached leads so the next run fetches them again."""
+    _load.clear()
+
+
+def forget_connection() -> None:
+    """After the connection settings change: drop the connected source and its cached leads."""
+    _source.clear()
     _load.clear()
 
 
@@ -367,6 +374,16 @@ def table(
     )
 
 
+def extra_dimensions(leads: pd.DataFrame) -> dict[str, str]:
+    """Label -> column of the connector-specific dimensions these leads carry (a Kommo pipeline, an
+    aiployees call campaign, a LiveTex lead type or site), for the pages' "split by" choices."""
+    return {
+        label: col
+        for col, label in EXTRA_DIMENSIONS.items()
+        if col in leads.columns and leads[col].notna().any()
+    }
+
+
 def no_leads_notice(p: Page) -> bool:
     """Says so and returns True when the selection holds no leads."""
     if len(p.leads):
@@ -397,7 +414,8 @@ LEAD_TABLE_COLUMNS = [
 def leads_table(leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | None = None) -> pd.DataFrame:
     """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
     what it showed."""
-    columns = [c for c in LEAD_TABLE_COLUMNS + (extra or []) if c in leads.columns]
+    extra = [*(extra or []), *extra_dimensions(leads).values()]
+    columns = [c for c in LEAD_TABLE_COLUMNS + extra if c in leads.columns]
     shown = leads[columns]
     shown = shown.assign(
         **{c: shown[c].dt.tz_convert(tz) for c in ("created_at", "updated_at") if c in columns}
@@ -413,6 +431,7 @@ def leads_table(leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | N
         "company": st.column_config.TextColumn("Company"),
         "lead_id": st.column_config.TextColumn("Lead id"),
         "days_idle": st.column_config.NumberColumn("Days idle"),
+        **{col: st.column_config.TextColumn(label) for col, label in EXTRA_DIMENSIONS.items()},
     }
     table(shown, name, column_config=config)
     return shown

@@ -25,7 +25,7 @@ if not ui.no_leads_notice(p):
 
     st.subheader("Compare")
     dimensions = {"UTM source": "utm_source", "Channel": "channel", "Owner": "owner", "UTM medium": "utm_medium",
-                  "UTM campaign": "utm_campaign"}  # fmt: skip
+                  "UTM campaign": "utm_campaign", **ui.extra_dimensions(p.data.leads)}  # fmt: skip
     label = st.selectbox("Split the funnel by", list(dimensions), key="funnel_split")
     top = st.slider("Values to compare (the rest are grouped as “(other)”)", 2, 8, 4, key="funnel_top")
     split = analytics.funnel_by(

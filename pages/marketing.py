@@ -13,7 +13,7 @@ st.caption(
 
 if not ui.no_leads_notice(p):
     dims = {"Source": "utm_source", "Medium": "utm_medium", "Campaign": "utm_campaign", "Term": "utm_term",
-            "Content": "utm_content", "Channel": "channel"}  # fmt: skip
+            "Content": "utm_content", "Channel": "channel", **ui.extra_dimensions(p.data.leads)}  # fmt: skip
     picked = st.pills("Group by", list(dims), selection_mode="multi", default=["Source"], key="mkt_by") or [
         "Source"
     ]

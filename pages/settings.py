@@ -5,7 +5,16 @@ import pandas as pd
 import streamlit as st
 
 from lib import analytics, ui
-from lib.crm import LeadsError
+from lib.config import (
+    BASE_URL_EXAMPLES,
+    DEFAULT_CRM_TIMEZONES,
+    SOURCE_HELP,
+    SOURCE_LABELS,
+    SOURCES,
+    overridden_by_environment,
+    save_connection,
+)
+from lib.crm import LeadsError, connect
 from lib.schema import DEFAULT_STAGES, ROLES
 from lib.store import crm_key
 
@@ -38,6 +47,80 @@ if test_col.button("Test connection", icon="🔌"):
 if refresh_col.button("Sync now", icon="🔄"):
     ui.refresh()
     st.rerun()
+
+with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
+    st.caption(
+        "Choose the system, then test the connection before saving it. Saved settings go to "
+        "`.streamlit/secrets.toml` on this machine (readable only by you); the token is never shown again."
+    )
+    system = st.selectbox(
+        "System",
+        SOURCES,
+        index=SOURCES.index(s.source),
+        format_func=SOURCE_LABELS.get,
+        key="conn_source",
+    )
+    st.markdown(SOURCE_HELP[system])
+    same = system == s.source
+    if system != "demo":
+        base_url = st.text_input(
+            "Base URL (LEADS_BASE_URL)",
+            value=(s.base_url or "") if same else "",
+            placeholder=BASE_URL_EXAMPLES[system],
+            key=f"conn_url_{system}",
+        )
+        token = st.text_input(
+            "Token (LEADS_TOKEN)",
+            type="password",
+            placeholder="Leave empty to keep the current token"
+            if same and s.token
+            else "Paste the API token",
+            key=f"conn_token_{system}",
+        )
+        zone_default = DEFAULT_CRM_TIMEZONES.get(system)
+        crm_zone = (
+            st.text_input(
+                "Time zone of the CRM's times (LEADS_CRM_TIMEZONE)",
+                value=(s.crm_timezone or "") if same else "",
+                placeholder=zone_default,
+                help=f"Times the CRM sends without a zone are read in this zone (default {zone_default}).",
+                key=f"conn_zone_{system}",
+            )
+            if zone_default
+            else ""
+        )
+        token = token.strip() or (s.token if same and base_url.strip().rstrip("/") == s.base_url else "")
+    else:
+        base_url = token = crm_zone = ""
+    try_col, save_col = st.columns(2)
+    if try_col.button("Test these settings", icon="🧪", key="conn_test"):
+        try:
+            trial = connect(
+                system,
+                base_url=base_url.strip().rstrip("/") or None,
+                token=token or None,
+                data_dir=s.data_dir,
+                demo_size=s.demo_size,
+                phone_region=s.phone_region,
+                crm_timezone=crm_zone.strip() or None,
+            )
+            st.success(trial.check(), icon="✅")
+        except LeadsError as exc:
+            problems = getattr(exc, "problems", None)
+            st.error("Connection failed: " + ("; ".join(problems) if problems else str(exc)), icon="⚠️")
+    if save_col.button("Save and use", icon="💾", type="primary", key="conn_save"):
+        try:
+            save_connection(system, base_url.strip().rstrip("/"), token, crm_zone)
+        except LeadsError as exc:
+            st.error("Not saved: " + "; ".join(getattr(exc, "problems", [str(exc)])), icon="⚠️")
+        else:
+            ui.forget_connection()
+            st.rerun()
+    if pinned := overridden_by_environment():
+        st.warning(
+            "Set in the environment, which wins over saved settings: " + ", ".join(f"`{k}`" for k in pinned),
+            icon="📌",
+        )
 
 st.subheader("Funnel mapping")
 st.caption(

@@ -1,0 +1,120 @@
+"""Choosing, testing and saving a CRM connection: `save_connection` and the Settings page's "Connect a CRM".
+
+The CRM the page connects to is a real v2 demo server on loopback holding exactly three leads.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.config import ConfigError, load_settings, overridden_by_environment, save_connection, secrets_file
+from lib.demo.server import DemoCRM
+from tests.conftest import APP, lead_item
+
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
+
+
+def test_save_connection_writes_the_crm_table_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('other = 1\n[crm]\nLEADS_TIMEZONE = "Europe/London"\nLEADS_SOURCE = "v2"\n[x]\ny = "z"\n')
+    saved = save_connection("kommo", "https://acme.kommo.com/", 's3cr"et', " ", path=path)
+    assert (saved.source, saved.base_url, saved.token, saved.timezone) == (
+        "kommo", "https://acme.kommo.com", 's3cr"et', "Europe/London"
+    )  # fmt: skip
+    document = tomllib.loads(path.read_text())
+    assert document == {
+        "other": 1,
+        "x": {"y": "z"},
+        "crm": {
+            "LEADS_TIMEZONE": "Europe/London",
+            "LEADS_SOURCE": "kommo",
+            "LEADS_BASE_URL": "https://acme.kommo.com/",
+            "LEADS_TOKEN": 's3cr"et',
+        },
+    }
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # it holds the token
+    assert load_settings(env={}, secrets=document["crm"]).base_url == "https://acme.kommo.com"
+
+
+def test_save_connection_refuses_bad_settings_and_writes_nothing(tmp_path):
+    path = tmp_path / "secrets.toml"
+    with pytest.raises(ConfigError) as info:
+        save_connection("livetex", "http://api.livetex.ru", "", "Moscow", path=path)
+    text = " ".join(info.value.problems)
+    assert "LEADS_TOKEN is required" in text and "https://" in text and "LEADS_CRM_TIMEZONE" in text
+    assert not path.exists()
+
+
+def test_choosing_the_demo_drops_the_url_and_token(tmp_path):
+    path = tmp_path / "secrets.toml"
+    save_connection("aiployees", "https://call.aiployees.com/api", "1|abc", "Asia/Jerusalem", path=path)
+    assert tomllib.loads(path.read_text())["crm"]["LEADS_CRM_TIMEZONE"] == "Asia/Jerusalem"
+    save_connection("demo", "https://ignored.example", "ignored", None, path=path)
+    assert tomllib.loads(path.read_text()) == {"crm": {"LEADS_SOURCE": "demo"}}
+
+
+def test_the_environment_pins_connection_settings():
+    assert overridden_by_environment({"LEADS_SOURCE": "v2", "LEADS_TOKEN": " ", "LEADS_TIMEZONE": "UTC"}) == [
+        "LEADS_SOURCE"
+    ]
+
+
+@pytest.fixture
+def crm(tmp_path):
+    items = [lead_item(n, "new", n, "10:00:00") for n in (1, 2, 3)]
+    with DemoCRM(tmp_path / "crm", size=0, token="right-token") as server:
+        server.db.import_items(items)
+        yield server
+
+
+def settings_page(monkeypatch) -> AppTest:
+    monkeypatch.setenv("LEADS_DEMO_SIZE", "40")  # the app starts on the demo CRM
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("pages/settings.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def fill(at: AppTest, crm: DemoCRM, token: str) -> None:
+    at.selectbox(key="conn_source").select("v2").run()
+    at.text_input(key="conn_url_v2").input(crm.base_url).run()
+    at.text_input(key="conn_token_v2").input(token).run()
+
+
+def test_the_settings_page_tests_then_saves_a_connection(monkeypatch, crm):
+    at = settings_page(monkeypatch)
+    assert "**CRM:** Demo CRM (embedded)" in " ".join(m.value for m in at.markdown)
+
+    fill(at, crm, "wrong-token")
+    at.button(key="conn_test").click().run()
+    assert "refused the token (401" in at.error[0].value and "wrong-token" not in at.error[0].value
+    assert not secrets_file().exists()  # testing saves nothing
+
+    fill(at, crm, "right-token")
+    at.button(key="conn_test").click().run()
+    assert at.success[0].value == f"Connected to v2 CRM at {crm.base_url}: 11 statuses (10 active)."
+
+    at.button(key="conn_save").click().run()
+    assert not at.exception, at.exception
+    assert tomllib.loads(secrets_file().read_text())["crm"] == {
+        "LEADS_SOURCE": "v2", "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": "right-token"
+    }  # fmt: skip
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**CRM:** v2 CRM at {crm.base_url}" in text and "**Leads loaded:** 3" in text
+    assert "right-token" not in text
+
+
+def test_an_invalid_connection_is_not_saved(monkeypatch, crm):
+    at = settings_page(monkeypatch)
+    at.selectbox(key="conn_source").select("kommo").run()
+    at.text_input(key="conn_url_kommo").input("http://acme.kommo.com").run()
+    at.button(key="conn_save").click().run()
+    error = at.error[0].value
+    assert error.startswith("Not saved:") and "LEADS_TOKEN is required" in error and "https://" in error
+    assert not secrets_file().exists()
