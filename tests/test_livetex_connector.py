@@ -192,6 +192,24 @@ def test_an_empty_page_stops_paging_even_if_total_says_more():
     assert frame["lead_id"].tolist() == ["101", "102", "103"]
 
 
+def test_without_a_total_a_short_page_is_the_last():
+    items = [lead(n) for n in range(1, 8)]
+    with LiveTexFake(leads=items) as crm:
+        crm.inject("offset=3", 200, body={"results": [items[3]]})  # no total, 1 lead where 3 were asked
+        src = livetex(crm)
+        src.page_limit = 3
+        assert src.leads()["lead_id"].tolist() == ["101", "102", "103", "104"]
+        assert len(crm.requests_to("/v2/leads")) == 2
+
+
+def test_the_page_cap_stops_with_a_clear_error():
+    with LiveTexFake(leads=[lead(n) for n in range(1, 8)]) as crm:  # 3 pages of 3 needed, 2 allowed
+        src = livetex(crm)
+        src.page_limit, src.max_pages = 3, 2
+        with pytest.raises(CRMResponseError, match="Stopped after 2 pages \\(6 leads\\)"):
+            src.leads()
+
+
 def test_a_lead_seen_twice_is_kept_once():
     items = [lead(n) for n in range(1, 8)]
     with LiveTexFake(leads=items) as crm:
