@@ -226,16 +226,23 @@ class AiployeesSource:
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
+                        if future.cancelled():
+                            continue
                         data = future.result()["data"]  # raises the page's error
-                        pages[futures[future]] = data
+                        n = futures[future]
+                        pages[n] = data
                         seen.update(_text(i.get("id")) for i in data if isinstance(i, dict))
+                        if not data:  # the list ends here: later pages are not needed
+                            for later in pending:
+                                if futures[later] > n:
+                                    later.cancel()
                     if progress:
                         progress(len(pages), len(seen - {None}))
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         by_id: dict[str, dict] = {}
         for n in range(1, last + 1):
-            if not pages[n]:
+            if not pages.get(n):  # an empty page, or one cancelled after it
                 break
             for item in pages[n]:
                 lead_id = _text(item.get("id")) if isinstance(item, dict) else None
