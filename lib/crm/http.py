@@ -94,7 +94,23 @@ def _server_message(response: httpx.Response) -> str:
     if isinstance(body, dict):
         for key in ("message", "detail", "title", "error", "error_description"):
             if isinstance(body.get(key), str) and body[key].strip():
-                return body[key].strip()[:300]
+                return (body[key].strip()[:300] + _first_validation_error(body)).strip()
+    return ""
+
+
+def _first_validation_error(body: dict) -> str:
+    """The first entry of a problem+json `validation-errors` list (Kommo's 400), as " (path: detail)":
+    "Request validation failed" alone does not tell the user which field to correct."""
+    groups = body.get("validation-errors")
+    if not isinstance(groups, list):
+        return ""
+    for group in groups:
+        errors = group.get("errors") if isinstance(group, dict) else None
+        for error in errors if isinstance(errors, list) else []:
+            if isinstance(error, dict) and (error.get("detail") or error.get("path")):
+                path, detail = str(error.get("path") or "").strip(), str(error.get("detail") or "").strip()
+                text = f"{path}: {detail}" if path and detail else path or detail
+                return f" ({text[:200]})"
     return ""
 
 
@@ -250,14 +266,18 @@ class HttpClient:
         detail = _server_message(response)
         said = f' It said: "{detail}"' if detail else ""
         if status == 401:
-            raise CRMAuthError(
+            auth = CRMAuthError(
                 f"{self.crm_name} refused the token (401 Unauthorized): check {self.token_setting}.{said}"
             )
+            auth.status_code = status  # lets a connector tell a wrong token from a missing permission
+            raise auth
         if status == 403:
-            raise CRMAuthError(
+            auth = CRMAuthError(
                 f"{self.crm_name} denied access to {where} (403 Forbidden): the token lacks the permission, "
                 f"or the account is blocked.{said}"
             )
+            auth.status_code = status
+            raise auth
         if status in RETRY_STATUSES:
             retry_after = parse_retry_after(response)
             if status == 429:

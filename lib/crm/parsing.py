@@ -31,6 +31,21 @@ def parse_times(values: pd.Series, assume_tz: str) -> tuple[pd.Series, int]:
     return out, unreadable
 
 
+def parse_unix_times(values: pd.Series, *, zero_is_missing: bool = False) -> tuple[pd.Series, int]:
+    """Unix seconds (numbers or numeric strings) → UTC datetimes, and how many non-empty values could
+    not be read (text, out of range): those become NaT. `zero_is_missing`: 0 means "not set" (Kommo's
+    `closed_at` of an open lead), so it becomes NaT without counting as unreadable."""
+    s = values.astype("string").str.strip()
+    s = s.mask(s == "")
+    numbers = pd.to_numeric(s, errors="coerce")
+    if zero_is_missing:
+        zero = numbers == 0
+        s, numbers = s.mask(zero.fillna(False)), numbers.mask(zero.fillna(False))
+    out = pd.to_datetime(numbers, unit="s", utc=True, errors="coerce").astype("datetime64[ns, UTC]")
+    unreadable = int((s.notna() & out.isna()).sum())
+    return out, unreadable
+
+
 def text_column(items: list[dict], key: str) -> pd.Series:
     """The `key` of every item as strings (numbers kept exact, never through float); missing → NA."""
     return pd.Series([_as_text(item.get(key)) for item in items], dtype="string")
