@@ -75,6 +75,7 @@ def _through_app_navigation() -> None:
 
     if PagesManager.uses_pages_directory and not st.session_state:
         navigation()
+        st.rerun()  # widgets get their ids from the page: let the user's first input meet the final ones
 
 
 def settings() -> Settings:

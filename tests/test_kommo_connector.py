@@ -316,8 +316,8 @@ def test_check_names_pipelines_statuses_and_owner_names():
         assert kommo(crm).label == f"Kommo at {crm.base_url}"
 
 
-def test_contacts_are_fetched_in_batches_of_50_and_fill_the_person():
-    # 120 leads, each with its own main contact (plus a second, non-main one on lead 1): 50 + 50 + 20 ids
+def test_contacts_are_fetched_in_batches_of_100_and_fill_the_person():
+    # 120 leads, each with its own main contact (plus a second, non-main one on lead 1): 100 + 20 ids
     people = [
         contact(5000 + n, f"First{n}", f"Last{n}", f"050-000-{n:04d}", f"P{n}@Mail.com") for n in range(120)
     ]
@@ -326,9 +326,12 @@ def test_contacts_are_fetched_in_batches_of_50_and_fill_the_person():
     ]
     leads_in[0]["_embedded"]["contacts"].insert(0, {"id": 5119, "is_main": False})
     with KommoFake(leads_in, contacts=people) as crm:
-        leads = kommo(crm).leads()
+        calls: list[tuple[int, int]] = []
+        leads = kommo(crm, page_limit=50).leads(progress=lambda p, n: calls.append((p, n)))
         batches = [r.query.get("filter[id][]", []) for r in crm.requests_to("/api/v4/contacts")]
-    assert [len(b) for b in batches] == [50, 50, 20]
+    assert [len(b) for b in batches] == [100, 20]
+    # 3 lead pages (50 + 50 + 20), then the 2 contact batches keep the count of requests moving
+    assert calls == [(1, 50), (2, 100), (3, 120), (4, 120), (5, 120)]
     first = leads.iloc[0]
     assert (first["first_name"], first["last_name"], first["phone"], first["email"]) == (
         "First0", "Last0", "+972500000000", "p0@mail.com",
@@ -451,7 +454,7 @@ def most_in_one_second(times: list[float]) -> int:
 
 def test_a_full_sync_stays_under_7_requests_per_second():
     # 2000 generated leads at 150 a page = 14 pages (13 full + 50), plus pipelines, users and the
-    # contacts of every 4th lead (500 ids = 10 batches): 26 requests, so the window is tested many times
+    # contacts of every 4th lead (500 ids = 5 batches): 21 requests, so the window is tested many times
     leads_in, people = kommo_data(2000, seed=11)
     for i, lead in enumerate(leads_in):
         if i % 4:
@@ -461,5 +464,5 @@ def test_a_full_sync_stays_under_7_requests_per_second():
         times = [r.time for r in crm.requests]
         assert crm.rate_limited == 0
     assert len(leads) == 2000
-    assert len(times) == 1 + 1 + 14 + 10
+    assert len(times) == 1 + 1 + 14 + 5
     assert most_in_one_second(times) <= 7
