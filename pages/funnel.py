@@ -21,7 +21,8 @@ if not ui.no_leads_notice(p):
             "pct_of_previous": "% of previous stage (step conversion)",
         }
     )
-    ui.table(steps, "funnel")
+    percent = st.column_config.NumberColumn(format="%.1f%%")
+    ui.table(steps, "funnel", column_config={c: percent for c in steps.columns if c.startswith("%")})
 
     st.subheader("Compare")
     dimensions = {"UTM source": "utm_source", "Channel": "channel", "Owner": "owner", "UTM medium": "utm_medium",
@@ -35,4 +36,5 @@ if not ui.no_leads_notice(p):
         charts.funnel_chart(split, by=dimensions[label], title=f"Funnel by {label.lower()}, {p.period}"),
         key="funnel_split_chart",
     )
-    ui.table(split, f"funnel-by-{dimensions[label]}")
+    ui.table(split, f"funnel-by-{dimensions[label]}",
+             column_config={"pct_of_first": percent, "pct_of_previous": percent})  # fmt: skip
