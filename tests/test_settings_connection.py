@@ -15,6 +15,9 @@ from streamlit.testing.v1 import AppTest
 from lib.config import ConfigError, load_settings, overridden_by_environment, save_connection, secrets_file
 from lib.demo.server import DemoCRM
 from tests.conftest import APP, lead_item
+from tests.fakes.aiployees import AiployeesFake
+from tests.fakes.kommo import KommoFake
+from tests.fakes.livetex import LiveTexFake
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
@@ -118,3 +121,28 @@ def test_an_invalid_connection_is_not_saved(monkeypatch, crm):
     error = at.error[0].value
     assert error.startswith("Not saved:") and "LEADS_TOKEN is required" in error and "https://" in error
     assert not secrets_file().exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "make", "said"),
+    [
+        ("kommo", lambda: KommoFake(size=20), "Connected to Kommo at {url}: 2 pipelines"),
+        ("aiployees", lambda: AiployeesFake(size=20), "Connected to aiployees at {url}: 20 leads."),
+        ("livetex", lambda: LiveTexFake(size=20), "Connected to LiveTex at {url}: 20 leads."),
+    ],
+)
+def test_each_system_can_be_tested_and_saved_from_the_settings_page(monkeypatch, source, make, said):
+    at = settings_page(monkeypatch)
+    with make() as crm:
+        at.selectbox(key="conn_source").select(source).run()
+        assert any(m.value.startswith("**Base URL:**") for m in at.markdown)  # what to enter, for this system
+        at.text_input(key=f"conn_url_{source}").input(crm.base_url).run()
+        at.text_input(key=f"conn_token_{source}").input(crm.token).run()
+        at.button(key="conn_test").click().run()
+        assert not at.error, [e.value for e in at.error]
+        assert at.success[0].value.startswith(said.format(url=crm.base_url))
+        at.button(key="conn_save").click().run()
+        assert not at.exception, at.exception
+        text = " ".join(m.value for m in at.markdown)
+        assert f"**Source setting:** `{source}`" in text and "**Leads loaded:** 20" in text
+    assert tomllib.loads(secrets_file().read_text())["crm"]["LEADS_SOURCE"] == source
