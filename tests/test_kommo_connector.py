@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pandas as pd
 import pytest
 
 from lib.crm import CRMAuthError, CRMRateLimitError, CRMRequestError, connect
-from lib.crm.kommo import KommoSource
+from lib.crm.kommo import KommoSource, SlidingWindowLimiter
 from tests.fakes.kommo import (
     PARTNERS,
     PROBLEM,
@@ -466,3 +468,19 @@ def test_a_full_sync_stays_under_7_requests_per_second():
     assert len(leads) == 2000
     assert len(times) == 1 + 1 + 14 + 5
     assert most_in_one_second(times) <= 7
+
+
+def test_the_limiter_keeps_a_place_until_a_window_after_the_answer():
+    # 2 places, 0.3 s window. Both are taken by requests still in flight: a third must wait however long
+    # they take, and then until 0.3 s after the first answer, so the server can never count 3 in 0.3 s.
+    limiter = SlidingWindowLimiter(requests=2, window=0.3)
+    first, _second = limiter.wait(), limiter.wait()
+    got: list[float] = []
+    third = threading.Thread(target=lambda: (limiter.wait(), got.append(time.monotonic())))
+    third.start()
+    time.sleep(0.5)  # longer than the window: a limiter counting from the sends would have let it go
+    assert got == []
+    answered = time.monotonic()
+    limiter.done(first)
+    third.join(2)
+    assert got and 0.29 <= got[0] - answered < 0.5

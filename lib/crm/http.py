@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -44,6 +44,14 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+class Limiter(Protocol):
+    """Paces requests: `wait()` before sending returns a ticket, `done(ticket)` once the answer is in."""
+
+    def wait(self) -> Any: ...
+
+    def done(self, ticket: Any) -> None: ...
+
+
 class RateLimiter:
     """At most `rate` requests per second, shared by every thread that holds this object."""
 
@@ -53,12 +61,16 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Return when the next request may go (the lock orders concurrent callers)."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
             time.sleep(start - now)
+
+    def done(self, ticket: object = None) -> None:
+        """Nothing to do when an answer comes back (the interface of kommo.SlidingWindowLimiter)."""
 
 
 def parse_retry_after(response: httpx.Response) -> float | None:
@@ -128,7 +140,7 @@ class HttpClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         backoff_cap: float = 20.0,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -216,8 +228,15 @@ class HttpClient:
         return backoff(state)
 
     def _once(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        if self.rate_limiter:
-            self.rate_limiter.wait()
+        if self.rate_limiter is None:
+            return self._send(method, path, idempotent=idempotent, **kwargs)
+        ticket = self.rate_limiter.wait()
+        try:
+            return self._send(method, path, idempotent=idempotent, **kwargs)
+        finally:
+            self.rate_limiter.done(ticket)
+
+    def _send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
         url = self.url(path)
         where = urlsplit(url).path or "/"
         try:
@@ -323,4 +342,4 @@ def as_json_dict(value: Any, what: str) -> dict:
     return value
 
 
-__all__ = ["HttpClient", "RateLimiter", "as_json_dict", "parse_retry_after"]
+__all__ = ["HttpClient", "Limiter", "RateLimiter", "as_json_dict", "parse_retry_after"]
