@@ -82,6 +82,13 @@ def _category(values: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=values.index)
 
 
+def text_category(values) -> pd.Series:
+    """Text (a list or a Series) as a categorical of trimmed strings, empty → NA: how dimension columns are
+    kept cheap, canonical or connector extras alike."""
+    s = pd.Series(values, dtype="string").str.strip()
+    return _category(s.mask(s == ""))
+
+
 def to_canonical_statuses(df: pd.DataFrame) -> pd.DataFrame:
     """Cast a status frame to the canonical columns and dtypes (missing columns become NA/defaults)."""
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
@@ -110,10 +117,11 @@ def to_canonical_leads(df: pd.DataFrame) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for col, dtype in LEAD_COLUMNS.items():
         values = df[col] if col in df.columns else pd.Series([pd.NA] * n, dtype="object")
-        if dtype in (_TEXT, _CAT):
+        if dtype == _CAT:
+            out[col] = text_category(values)
+        elif dtype == _TEXT:
             s = values.astype("string").str.strip()
-            s = s.mask(s == "")
-            out[col] = _category(s) if dtype == _CAT else s
+            out[col] = s.mask(s == "")
         elif dtype == _TIME:
             out[col] = pd.to_datetime(values, utc=True, errors="coerce").astype(_TIME)
         else:

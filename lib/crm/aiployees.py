@@ -41,7 +41,7 @@ from lib.crm.base import CreatedLead, Progress
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times
 from lib.errors import CRMResponseError, NotSupportedError
-from lib.schema import UTM_FIELDS, to_canonical_leads, to_canonical_statuses
+from lib.schema import UTM_FIELDS, text_category, to_canonical_leads, to_canonical_statuses
 
 LEADS_PATH = "/user/leads"
 PER_PAGE = 100  # the API's maximum
@@ -300,7 +300,7 @@ class AiployeesSource:
         frame = pd.DataFrame(raw)
         frame["owner"] = pd.NA
         frame["price"] = float("nan")
-        frame["campaign"] = pd.Series(extras["campaign"], dtype="string").astype("category")
+        frame["campaign"] = text_category(extras["campaign"])
         frame["campaign_id"] = pd.Series(extras["campaign_id"], dtype="string")
         frame["secondary_contacts"] = pd.Series(extras["secondary_contacts"], dtype="int64")
         out = to_canonical_leads(frame)

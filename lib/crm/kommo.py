@@ -27,7 +27,7 @@ from lib.crm.base import CreatedLead, Progress
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_unix_times, text_column
 from lib.errors import CRMAuthError, CRMRequestError, CRMResponseError
-from lib.schema import DEFAULT_STAGES, UTM_FIELDS, to_canonical_leads, to_canonical_statuses
+from lib.schema import DEFAULT_STAGES, UTM_FIELDS, text_category, to_canonical_leads, to_canonical_statuses
 
 LEADS_PATH = "/api/v4/leads"
 PIPELINES_PATH = "/api/v4/leads/pipelines"
@@ -388,7 +388,7 @@ class KommoSource:
         raw["price"] = pd.to_numeric(price, errors="coerce").astype("float64")
         unreadable["price"] = int((price.notna() & raw["price"].isna()).sum())
         pipeline_ids = text_column(items, "pipeline_id")
-        raw["pipeline"] = pipeline_ids.map(pipeline_names).astype("string").astype("category")
+        raw["pipeline"] = text_category(pipeline_ids.map(pipeline_names))
         raw["loss_reason"] = pd.Series([_loss_reason(i) for i in items], dtype="string")
         raw["source_id"] = text_column(items, "source_id")
         frame = to_canonical_leads(pd.DataFrame(raw))

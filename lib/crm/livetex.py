@@ -29,7 +29,7 @@ from lib.crm.base import CreatedLead, Progress
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times, text_columns
 from lib.errors import CRMResponseError, NotSupportedError
-from lib.schema import UTM_FIELDS, to_canonical_leads, to_canonical_statuses
+from lib.schema import UTM_FIELDS, text_category, to_canonical_leads, to_canonical_statuses
 
 # Assumptions about the API (apis.md §4 marks the list path as *assumed*), kept in one place.
 LEADS_PATH = "/v2/leads"  # Leads.list, by the URL pattern of the other v2 resources
@@ -119,12 +119,6 @@ def _nested(value: object, *keys: str) -> str | None:
     if value is None or isinstance(value, list | bool):
         return None
     return str(value).strip() or None
-
-
-def _category(values: list[str | None] | pd.Series) -> pd.Series:
-    """A trimmed text column as a categorical (string categories, empty → NA): dimensions stay cheap."""
-    s = pd.Series(values, dtype="string").str.strip()
-    return s.mask(s == "").astype("category")
 
 
 class LiveTexSource:
@@ -258,13 +252,13 @@ class LiveTexSource:
         parsed = [utms.setdefault(u, utm_from_url(u)) for u in wire["entry_page"].tolist()]
         for field in UTM_FIELDS:
             raw[field] = pd.Series([p.get(field) for p in parsed], dtype="string")
-        raw["lead_type"] = _category(wire["type"])
-        raw["site"] = _category([_nested(i.get("site"), "url", "id") for i in items])
-        raw["department"] = _category([_nested(i.get("department"), "title", "id") for i in items])
+        raw["lead_type"] = text_category(wire["type"])
+        raw["site"] = text_category([_nested(i.get("site"), "url", "id") for i in items])
+        raw["department"] = text_category([_nested(i.get("department"), "title", "id") for i in items])
         for key in _TEXT_EXTRAS:
             raw[key] = wire[key]
         for key in _CATEGORY_EXTRAS:
-            raw[key] = _category(wire[key])
+            raw[key] = text_category(wire[key])
         frame = to_canonical_leads(pd.DataFrame(raw))
         frame.attrs["unreadable"] = {k: v for k, v in unreadable.items() if v}
         return frame
