@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from lib.demo.server import DemoCRM
 
@@ -52,6 +53,25 @@ def clean_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("LEADS_DATA_DIR", str(tmp_path / "data"))
 
 
+def run_app(page: str | None = None, **query) -> AppTest:
+    """The app run by AppTest (with these URL query parameters), then switched to `page`; no exception."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def point_app_at(monkeypatch, source: str, crm) -> None:
+    """The app's settings point at this CRM (anything with base_url and token) as LEADS_SOURCE=source."""
+    monkeypatch.setenv("LEADS_SOURCE", source)
+    monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
+    monkeypatch.setenv("LEADS_TOKEN", crm.token)
+
+
 def jerusalem_today() -> date:
     return datetime.now(ZoneInfo("Asia/Jerusalem")).date()
 
@@ -81,9 +101,7 @@ def serve_leads(tmp_path, monkeypatch) -> Iterator:
         crm = DemoCRM(Path(tmp_path) / f"crm{len(servers)}", size=0, page_size=4).start()
         crm.db.import_items(items)
         servers.append(crm)
-        monkeypatch.setenv("LEADS_SOURCE", "v2")
-        monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
-        monkeypatch.setenv("LEADS_TOKEN", crm.token)
+        point_app_at(monkeypatch, "v2", crm)
         return crm
 
     yield start

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, jerusalem_today
+from tests.conftest import jerusalem_today, point_app_at, run_app
 from tests.fakes.aiployees import AiployeesFake
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
@@ -57,19 +56,8 @@ LEADS = [
 @pytest.fixture
 def aiployees(monkeypatch) -> Iterator[AiployeesFake]:
     with AiployeesFake(LEADS) as crm:
-        monkeypatch.setenv("LEADS_SOURCE", "aiployees")
-        monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
-        monkeypatch.setenv("LEADS_TOKEN", crm.token)
+        point_app_at(monkeypatch, "aiployees", crm)
         yield crm
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.conftest import point_app_at, run_app
 from tests.fakes.kommo import PARTNERS, SALES, KommoFake, days_ago, utm_fields
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
@@ -45,19 +44,8 @@ LEADS = [
 @pytest.fixture
 def kommo_app(monkeypatch):
     with KommoFake(LEADS) as crm:
-        monkeypatch.setenv("LEADS_SOURCE", "kommo")
-        monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
-        monkeypatch.setenv("LEADS_TOKEN", crm.token)
+        point_app_at(monkeypatch, "kommo", crm)
         yield crm
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_every_page_runs_against_kommo(kommo_app):

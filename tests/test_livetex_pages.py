@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, jerusalem_today
+from tests.conftest import jerusalem_today, point_app_at, run_app
 from tests.fakes.livetex import LiveTexFake
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
@@ -65,19 +64,8 @@ ITEMS = [
 @pytest.fixture
 def livetex(monkeypatch):
     with LiveTexFake(leads=ITEMS) as crm:
-        monkeypatch.setenv("LEADS_SOURCE", "livetex")
-        monkeypatch.setenv("LEADS_BASE_URL", crm.base_url)
-        monkeypatch.setenv("LEADS_TOKEN", crm.token)
+        point_app_at(monkeypatch, "livetex", crm)
         yield crm
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_every_page_runs_on_livetex(livetex):

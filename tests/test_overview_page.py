@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, lead_item
+from tests.conftest import lead_item, run_app
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
@@ -23,13 +23,6 @@ ITEMS = [
 ]
 # Period: 5 leads, 2 won (converted + returning), 1 junk -> 2 / (5 - 1) = 50.0 %
 # Previous: 4 leads, 1 won, 1 junk -> 1 / 3 = 33.3 %
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:

@@ -12,7 +12,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, jerusalem_today, lead_item
+from tests.conftest import jerusalem_today, lead_item, run_app
 
 INTERESTED = "233283533732676958969773898519982777485"  # ⚡️ מעוניין: open, stage 2 (Interested)
 
@@ -45,17 +45,6 @@ ITEMS = [
 # Sources: facebook = fb / Facebook / פייסבוק: leads 1, 2, 3, 9 -> 4 leads, 2 won, 1 junk, 0 lost, 1 open,
 #   conversion 2 / 3; google: 4, 5, 7, 10, 11 -> 5 leads, 1 won, 2 junk, 1 lost, 1 open, conversion 1 / 3;
 #   (none): lead 6 -> 1 lead, open.
-
-
-def run_app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def metrics(at: AppTest) -> dict[str, str]:

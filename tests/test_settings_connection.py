@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import ConfigError, load_settings, overridden_by_environment, save_connection, secrets_file
 from lib.demo.server import DemoCRM
-from tests.conftest import APP, lead_item
+from tests.conftest import lead_item, run_app
 from tests.fakes.aiployees import AiployeesFake
 from tests.fakes.kommo import KommoFake
 from tests.fakes.livetex import LiveTexFake
@@ -77,11 +77,7 @@ def crm(tmp_path):
 
 def settings_page(monkeypatch) -> AppTest:
     monkeypatch.setenv("LEADS_DEMO_SIZE", "40")  # the app starts on the demo CRM
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page("pages/settings.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_app("pages/settings.py")
 
 
 def fill(at: AppTest, crm: DemoCRM, token: str) -> None:
