@@ -67,6 +67,33 @@ class Fault:
     truncate: bool
 
 
+class Faults:
+    """Injected faults, thread-safe: matched by substring of the request target, oldest first; each answers
+    `times` requests and is then used up (shared by every fake, v2_faults.FaultyDemoCRM included)."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, target: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path_contains in target and fault.times > 0:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+
 class FakeCRM:
     """A fake CRM on 127.0.0.1 (ephemeral port unless given). Subclasses implement `route`."""
 
@@ -76,7 +103,7 @@ class FakeCRM:
     def __init__(self, *, token: str = "fake-token", port: int = 0) -> None:
         self.token = token
         self.requests: list[Request] = []
-        self._faults: list[Fault] = []
+        self.faults = Faults()
         self._lock = threading.Lock()
         self._port = port
         self._httpd: _Server | None = None
@@ -146,26 +173,14 @@ class FakeCRM:
             body = body.encode("utf-8")
         fault = Fault(path_contains, status, {"Content-Type": content_type, **(headers or {})}, body, times,
                       delay, truncate)  # fmt: skip
-        with self._lock:
-            self._faults.append(fault)
+        self.faults.add(fault)
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self.faults.clear()
 
     def requests_to(self, path_contains: str, method: str = "GET") -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.method == method and path_contains in r.target]
-
-    def _take_fault(self, target: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.path_contains in target and fault.times > 0:
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
 
     # -- the protocol -----------------------------------------------------------------------------------
     def authorized(self, headers: Any) -> bool:
@@ -209,7 +224,7 @@ class FakeCRM:
         if answer is not None:
             handler.send(*answer)
             return
-        fault = self._take_fault(handler.path)
+        fault = self.faults.take(handler.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is None or fault.status == 0 or fault.truncate:

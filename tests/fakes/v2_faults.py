@@ -17,21 +17,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from http import HTTPStatus
 
 from lib.demo.server import JSON_TYPE, DemoCRM
-
-
-@dataclass
-class Fault:
-    path_contains: str
-    status: int
-    headers: dict[str, str]
-    body: bytes | None
-    times: int
-    delay: float
-    truncate: bool
+from tests.fakes.base import Fault, Faults
 
 
 class FaultyDemoCRM(DemoCRM):
@@ -40,8 +29,8 @@ class FaultyDemoCRM(DemoCRM):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.requests: list[tuple[str, str, float]] = []
-        self._faults: list[Fault] = []
-        self._fault_lock = threading.Lock()
+        self.faults = Faults()
+        self._fault_lock = threading.Lock()  # guards the request log
 
     def inject(
         self,
@@ -62,27 +51,15 @@ class FaultyDemoCRM(DemoCRM):
         if isinstance(body, str):
             body = body.encode("utf-8")
         fault = Fault(path_contains, status, dict(headers or {}), body, times, delay, truncate)
-        with self._fault_lock:
-            self._faults.append(fault)
+        self.faults.add(fault)
 
     def clear_faults(self) -> None:
-        with self._fault_lock:
-            self._faults.clear()
-
-    def _take_fault(self, target: str) -> Fault | None:
-        with self._fault_lock:
-            for fault in self._faults:
-                if fault.path_contains in target and fault.times > 0:
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+        self.faults.clear()
 
     def handle_request(self, handler) -> None:
         with self._fault_lock:
             self.requests.append((handler.command, handler.path, time.monotonic()))
-        fault = self._take_fault(handler.path)
+        fault = self.faults.take(handler.path)
         if fault is None:
             super().handle_request(handler)
             return
