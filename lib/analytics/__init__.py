@@ -1,0 +1,134 @@
+"""The dashboard's numbers: pure pandas functions, a canonical frame in, a small DataFrame (or dict) out.
+
+No Streamlit here. Every function works on the few distinct values of a column (categorical codes,
+integer keys, ``np.bincount``) rather than on a million strings, so a million leads take milliseconds.
+
+Conventions shared by every function:
+- ``leads`` is a canonical leads frame (``lib.schema``), ``statuses`` a status catalogue with ``role`` and
+  ``stage`` filled in (``lib.roles.with_default_roles`` or the user's overrides).
+- A lead whose ``status_id`` is missing or not in the catalogue counts as an **open** lead at the first
+  funnel stage (it exists, we just do not know where it stands); ``status_breakdown`` lists it on its own row.
+- Time is stored in UTC and bucketed in the display time zone ``tz``; a date bound means whole days there.
+  Weeks start on **Sunday** (the Israeli working week), months on the 1st.
+- Missing or empty UTM values read ``(none)``; a missing owner reads ``(unassigned)``.
+
+The package holds one module per concern (periods, kpis, timeseries, utm, channels, statuses, funnel,
+breakdowns, cohorts, filters, search); this module re-exports their public functions, so callers write
+``from lib import analytics`` and ``analytics.funnel(...)``.
+"""
+
+from lib.analytics._base import (
+    FREQS,
+    NONE,
+    OTHER,
+    UNASSIGNED,
+    UNKNOWN_STATUS,
+)
+from lib.analytics.breakdowns import (
+    BREAKDOWN_METRICS,
+    utm_breakdown,
+    wilson_interval,
+)
+from lib.analytics.channels import (
+    AFFILIATE_MEDIA,
+    CHANNELS,
+    DIRECT_MEDIA,
+    DISPLAY_MEDIA,
+    EMAIL_MEDIA,
+    REFERRAL_MEDIA,
+    SEARCH_SOURCES,
+    SOCIAL_MEDIA,
+    SOCIAL_SOURCES,
+    channel,
+    channel_of,
+    referrer_host,
+)
+from lib.analytics.cohorts import (
+    cohort_table,
+)
+from lib.analytics.filters import (
+    LeadFilter,
+    filter_leads,
+    filter_options,
+)
+from lib.analytics.funnel import (
+    funnel,
+    funnel_by,
+)
+from lib.analytics.kpis import (
+    period_kpis,
+)
+from lib.analytics.periods import (
+    DATE_PRESETS,
+    in_period,
+    preset_range,
+)
+from lib.analytics.search import (
+    search_leads,
+)
+from lib.analytics.statuses import (
+    AGE_BUCKETS,
+    newest,
+    open_lead_ages,
+    stale_leads,
+    status_breakdown,
+    status_by_owner,
+)
+from lib.analytics.timeseries import (
+    leads_over_time,
+)
+from lib.analytics.utm import (
+    DEFAULT_UTM_ALIASES,
+    MISSING_UTM_VALUES,
+    normalize_text,
+    normalize_utm,
+    normalize_value,
+    utm_quality,
+)
+
+__all__ = [
+    "AFFILIATE_MEDIA",
+    "AGE_BUCKETS",
+    "BREAKDOWN_METRICS",
+    "CHANNELS",
+    "DATE_PRESETS",
+    "DEFAULT_UTM_ALIASES",
+    "DIRECT_MEDIA",
+    "DISPLAY_MEDIA",
+    "EMAIL_MEDIA",
+    "FREQS",
+    "MISSING_UTM_VALUES",
+    "NONE",
+    "OTHER",
+    "REFERRAL_MEDIA",
+    "SEARCH_SOURCES",
+    "SOCIAL_MEDIA",
+    "SOCIAL_SOURCES",
+    "UNASSIGNED",
+    "UNKNOWN_STATUS",
+    "LeadFilter",
+    "channel",
+    "channel_of",
+    "cohort_table",
+    "filter_leads",
+    "filter_options",
+    "funnel",
+    "funnel_by",
+    "in_period",
+    "leads_over_time",
+    "newest",
+    "normalize_text",
+    "normalize_utm",
+    "normalize_value",
+    "open_lead_ages",
+    "period_kpis",
+    "preset_range",
+    "referrer_host",
+    "search_leads",
+    "stale_leads",
+    "status_breakdown",
+    "status_by_owner",
+    "utm_breakdown",
+    "utm_quality",
+    "wilson_interval",
+]

@@ -1,0 +1,89 @@
+"""Streamlit glue shared by the pages: settings, the connected source, cached data, sidebar filters.
+
+The only part of lib that imports streamlit. Pages call these and hold no logic of their own. One module
+per concern: navigation, data (loading and the store), filters (the sidebar and the URL), formatting,
+page (the context every dashboard page starts from), tables (tables and CSV exports); this module
+re-exports their public names, so pages write ``from lib import ui`` and ``ui.page()``.
+"""
+
+from lib.ui.data import (
+    CACHE_TTL_SECONDS,
+    PROGRESS_UPDATES,
+    LoadedData,
+    catalogue,
+    forget_connection,
+    load_data,
+    refresh,
+    settings,
+    show_error,
+    source,
+    store,
+    today,
+    user_aliases,
+)
+from lib.ui.filters import (
+    DEFAULT_PRESET,
+    filters_from_url,
+    period_label,
+    period_of,
+    sidebar_filters,
+    sidebar_status,
+)
+from lib.ui.formatting import (
+    RATE_COLUMNS,
+    change,
+    percent,
+    points_change,
+)
+from lib.ui.navigation import (
+    NAVIGATION,
+    navigation,
+)
+from lib.ui.page import (
+    Page,
+    no_leads_notice,
+    page,
+)
+from lib.ui.tables import (
+    EAGER_CSV_ROWS,
+    LEAD_TABLE_COLUMNS,
+    extra_dimensions,
+    leads_table,
+    table,
+)
+
+__all__ = [
+    "CACHE_TTL_SECONDS",
+    "DEFAULT_PRESET",
+    "EAGER_CSV_ROWS",
+    "LEAD_TABLE_COLUMNS",
+    "NAVIGATION",
+    "PROGRESS_UPDATES",
+    "RATE_COLUMNS",
+    "LoadedData",
+    "Page",
+    "catalogue",
+    "change",
+    "extra_dimensions",
+    "filters_from_url",
+    "forget_connection",
+    "leads_table",
+    "load_data",
+    "navigation",
+    "no_leads_notice",
+    "page",
+    "percent",
+    "period_label",
+    "period_of",
+    "points_change",
+    "refresh",
+    "settings",
+    "show_error",
+    "sidebar_filters",
+    "sidebar_status",
+    "source",
+    "store",
+    "table",
+    "today",
+    "user_aliases",
+]

@@ -1,0 +1,69 @@
+"""Tables with a CSV download of exactly what they show; the lead table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib import export
+from lib.schema import EXTRA_DIMENSIONS
+
+EAGER_CSV_ROWS = 2_000
+
+
+def table(
+    frame: pd.DataFrame, name: str, *, column_config: dict | None = None, height: int | None = None
+) -> None:
+    """A table with a CSV download of exactly what it shows (formula-like cells neutralised)."""
+    st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto")
+    # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
+    st.download_button(
+        "Download CSV",
+        export.to_csv(frame) if len(frame) <= EAGER_CSV_ROWS else lambda: export.to_csv(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        icon="⬇️",
+        key=f"csv_{name}",
+    )
+
+
+def extra_dimensions(leads: pd.DataFrame) -> dict[str, str]:
+    """Label -> column of the connector-specific dimensions these leads carry (a Kommo pipeline, an
+    aiployees call campaign, a LiveTex lead type or site), for the pages' "split by" choices."""
+    return {
+        label: col
+        for col, label in EXTRA_DIMENSIONS.items()
+        if col in leads.columns and leads[col].notna().any()
+    }
+
+
+LEAD_TABLE_COLUMNS = [
+    "created_at", "name", "phone", "email", "status", "owner", "company",
+    "utm_source", "utm_medium", "utm_campaign", "updated_at", "lead_id",
+]  # fmt: skip
+
+
+def leads_table(leads: pd.DataFrame, tz: str, name: str, *, extra: list[str] | None = None) -> pd.DataFrame:
+    """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
+    what it showed."""
+    extra = [*(extra or []), *extra_dimensions(leads).values()]
+    columns = [c for c in LEAD_TABLE_COLUMNS + extra if c in leads.columns]
+    shown = leads[columns]
+    shown = shown.assign(
+        **{c: shown[c].dt.tz_convert(tz) for c in ("created_at", "updated_at") if c in columns}
+    )
+    config = {
+        "created_at": st.column_config.DatetimeColumn(f"Created ({tz})", format="YYYY-MM-DD HH:mm"),
+        "updated_at": st.column_config.DatetimeColumn(f"Updated ({tz})", format="YYYY-MM-DD HH:mm"),
+        "name": st.column_config.TextColumn("Name"),
+        "phone": st.column_config.TextColumn("Phone"),
+        "email": st.column_config.TextColumn("E-mail"),
+        "status": st.column_config.TextColumn("Status"),
+        "owner": st.column_config.TextColumn("Owner"),
+        "company": st.column_config.TextColumn("Company"),
+        "lead_id": st.column_config.TextColumn("Lead id"),
+        "days_idle": st.column_config.NumberColumn("Days idle"),
+        **{col: st.column_config.TextColumn(label) for col, label in EXTRA_DIMENSIONS.items()},
+    }
+    table(shown, name, column_config=config)
+    return shown
