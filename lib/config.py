@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 import tomli_w
 
+from lib import clock
 from lib.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -162,6 +163,11 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         base_url = str(base_url).rstrip("/")
         if problem := check_base_url(base_url):
             problems.append(problem)
+
+    try:
+        clock.frozen()
+    except clock.ClockError as exc:
+        problems.append(str(exc))
 
     timezone = str(raw["timezone"])
     try:

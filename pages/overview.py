@@ -62,7 +62,7 @@ st.subheader("Stale open leads")
 idle_days = st.number_input(
     "Not updated for at least (days)", min_value=1, max_value=365, value=14, key="stale_days"
 )
-stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, int(idle_days), limit=500)
+stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, int(idle_days), now=p.now, limit=500)
 st.caption(
     f"{stale_count:,} open leads (any creation date, other filters applied) idle for {idle_days}+ days"
     + (f"; the {len(stale):,} idle longest are listed." if len(stale) < stale_count else ".")

@@ -20,7 +20,7 @@ if not ui.no_leads_notice(p):
     ui.table(analytics.status_by_owner(p.leads, p.statuses), "status-by-owner")
 
     st.subheader("Age of open leads")
-    ages = analytics.open_lead_ages(p.leads, p.statuses)
+    ages = analytics.open_lead_ages(p.leads, p.statuses, now=p.now)
     if ages.empty:
         st.info("No open leads in this selection.")
     else:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lib import clock
 from lib.demo.server import DemoCRM
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+
+# Every test runs at this instant (LEADS_NOW, lib.clock), whatever the hour CI runs at; a test that is
+# about the hour sets another one.
+NOW = "2026-11-23T14:00:00+02:00"  # a Monday afternoon in Jerusalem
 
 # Seed 000's statuses in the CRM's order, typed from the seed, and the demo CRM's inactive one.
 SEED_STATUSES = [
@@ -51,6 +55,7 @@ def clean_settings(monkeypatch, tmp_path):
             monkeypatch.delenv(key)
     monkeypatch.setenv("LEADS_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
     monkeypatch.setenv("LEADS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADS_NOW", NOW)
 
 
 def run_app(page: str | None = None, **query) -> AppTest:
@@ -73,7 +78,8 @@ def point_app_at(monkeypatch, source: str, crm) -> None:
 
 
 def jerusalem_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Jerusalem")).date()
+    """Today in Jerusalem by the dashboard's clock (NOW unless the test set LEADS_NOW)."""
+    return clock.today("Asia/Jerusalem")
 
 
 def lead_item(n: int, status: str, days_ago: int, clock: str, **fields) -> dict:

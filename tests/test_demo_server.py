@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from lib import clock
 from lib.demo.db import DemoDB
 from lib.demo.server import DemoCRM, ensure_running
 from tests.fakes.v2_faults import FaultyDemoCRM
@@ -177,7 +178,9 @@ def test_create_answers_201_and_the_lead_is_listed_at_the_end(fresh):
         "ext_one": "ערב",
         "unknown_key": "ignored",
     }
-    t0 = datetime.now(ZoneInfo("Asia/Jerusalem")).replace(tzinfo=None, microsecond=0)
+    t0 = (
+        clock.now().astimezone(ZoneInfo("Asia/Jerusalem")).replace(tzinfo=None, microsecond=0)
+    )  # the frozen clock
     r = create(fresh, body)
     assert r.status_code == 201
     created = r.json()

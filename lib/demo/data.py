@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from lib import clock
+
 GENERATOR_VERSION = 1
 
 # The CRM's local time zone: timestamps without an offset mean this zone (apis.md §1, *assumed*).
@@ -98,7 +100,7 @@ def to_local_naive(dt: datetime) -> datetime:
 
 def local_now() -> datetime:
     """Now, as naive CRM-local time to the second."""
-    return to_local_naive(datetime.now(UTC))
+    return to_local_naive(clock.now())
 
 
 def format_local(dt: datetime) -> str:

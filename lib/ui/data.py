@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from lib import clock
 from lib.config import Settings, load_settings
 from lib.crm import LeadsError, Source, connect_settings
 from lib.ui.navigation import _through_app_navigation
@@ -77,7 +77,7 @@ def _load(key: tuple, _src: Source) -> LoadedData:
     leads = _src.leads(progress=progress)
     statuses = _src.statuses()
     bar.empty()
-    return LoadedData(leads, statuses, datetime.now(ZoneInfo("UTC")), dict(leads.attrs.get("unreadable", {})))
+    return LoadedData(leads, statuses, clock.now(), dict(leads.attrs.get("unreadable", {})))
 
 
 def load_data(s: Settings) -> LoadedData:
@@ -107,7 +107,8 @@ def show_error(exc: Exception) -> None:
 
 
 def today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
+    """Today in the display zone, from the dashboard's one clock (lib.clock)."""
+    return clock.today(tz)
 
 
 # -- user settings (funnel mapping, UTM aliases) ------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
 
-from lib import analytics
+from lib import analytics, clock
 from lib.config import Settings
 from lib.ui.data import LoadedData, catalogue, load_data, settings, user_aliases
 from lib.ui.filters import period_label, period_of, sidebar_filters, sidebar_status
@@ -27,6 +27,7 @@ class Page:
     leads: pd.DataFrame  # every filter applied
     start: date
     end: date
+    now: datetime  # the one clock's now (UTC) for this run: ages, idle days and partial periods use it
 
     @property
     def period(self) -> str:
@@ -36,6 +37,7 @@ class Page:
 def page() -> Page:
     """Settings, data, sidebar filters and the filtered leads: the first line of every dashboard page."""
     s = settings()
+    now = clock.now()
     data = load_data(s)
     aliases = user_aliases(s)
     f = sidebar_filters(s, data, aliases)
@@ -43,7 +45,7 @@ def page() -> Page:
     scoped = analytics.filter_leads(data.leads, replace(f, start=None, end=None), s.timezone, aliases)
     leads = analytics.in_period(scoped, f.start, f.end, s.timezone)
     start, end = period_of(f, data.leads, s.timezone)
-    return Page(s, data, catalogue(s, data), aliases, f, scoped, leads, start, end)
+    return Page(s, data, catalogue(s, data), aliases, f, scoped, leads, start, end, now)
 
 
 def no_leads_notice(p: Page) -> bool:

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import NOW
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
@@ -37,7 +39,9 @@ def free_port() -> int:
 def start_app(data_dir: Path, env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADS_")}
-    env.update({"LEADS_DATA_DIR": str(data_dir), "LEADS_DEMO_SIZE": "800", **(env_extra or {})})
+    env.update(
+        {"LEADS_DATA_DIR": str(data_dir), "LEADS_DEMO_SIZE": "800", "LEADS_NOW": NOW, **(env_extra or {})}
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
