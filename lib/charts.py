@@ -60,12 +60,28 @@ def _title(title: str | None, default: str, period_label: str | None) -> str:
     return f"{default} · {period_label}" if period_label else default
 
 
+_TITLE_LINE = 40  # characters: a longer title is split into a title and a subtitle line (phone screens)
+
+
+def _title_parts(title: str) -> tuple[str, str]:
+    """A long title as (title, subtitle), split at its first " · " or ", " (what, then over which period),
+    so that neither line is clipped on a phone-size screen nor runs under the chart's toolbar."""
+    if len(title) <= _TITLE_LINE:
+        return title, ""
+    for sep in (" · ", ", "):
+        head, found, rest = title.partition(sep)
+        if found and head:
+            return head, rest
+    return title, ""
+
+
 def _layout(fig: go.Figure, title: str, x: str | None, y: str | None, **kw) -> go.Figure:
+    head, sub = _title_parts(title)
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"},
+        title={"text": head, "subtitle": {"text": sub}, "x": 0.01, "xanchor": "left"},
         font={"family": FONT, "size": 13},
         hoverlabel={"font": {"family": FONT}},
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        margin={"l": 60, "r": 20, "t": 80 if sub else 60, "b": 50},
         legend={"title": {"text": kw.pop("legend_title", "")}},
         **kw,
     )

@@ -23,7 +23,8 @@ def main(url: str, out: str, *paths: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         height = int(os.environ.get("SHOT_HEIGHT", "1000"))  # Streamlit scrolls inside the page: make it tall
-        page = browser.new_page(viewport={"width": 1400, "height": height})
+        width = int(os.environ.get("SHOT_WIDTH", "1400"))  # 390 for a phone
+        page = browser.new_page(viewport={"width": width, "height": height})
         for path in paths or ("",):
             page.goto(f"{url}/{path}")
             page.wait_for_selector("h1", timeout=120_000)

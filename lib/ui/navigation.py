@@ -16,9 +16,27 @@ NAVIGATION = {  # section -> pages (file, title, icon); the first page is the de
 }
 
 
+# Phone-size screens (Streamlit stacks columns below 640 px): a row of KPI cards becomes a 2-column grid with
+# smaller figures instead of four full-width cards that take two screens.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {
+    flex-direction: row !important; flex-wrap: wrap !important; gap: 0.5rem !important;
+  }
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
+    width: calc(50% - 0.5rem) !important;
+  }
+  [data-testid="stMetric"] { padding: 0.5rem 0.6rem !important; }
+  [data-testid="stMetricValue"] { font-size: 1.6rem !important; }
+}
+"""
+
+
 def navigation():
     """The page config and the sectioned navigation (app.py runs the page it returns)."""
     st.set_page_config(page_title="Leads dashboard", page_icon="📈", layout="wide")
+    st.html(f"<style>{PHONE_CSS}</style>")
     first = NAVIGATION["Managers"][0][0]
     return st.navigation(
         {
