@@ -92,6 +92,21 @@ def _url_params(chosen: dict) -> dict[str, str | list[str]]:
     return params
 
 
+_URL_KEYS = ("preset", "from", "to", *_LIST_FILTERS)  # the URL parameters the sidebar owns
+
+
+def _sync_url(params: dict[str, str | list[str]]) -> None:
+    """Write the sidebar's parameters into the URL, one key at a time: the page's own choices are bound to
+    the URL by Streamlit (``bind="query-params"``), and replacing the whole query string would drop them."""
+    for key in _URL_KEYS:
+        wanted = params.get(key)
+        if wanted is None or wanted == []:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get_all(key) != ([wanted] if isinstance(wanted, str) else list(wanted)):
+            st.query_params[key] = wanted
+
+
 def sidebar_filters(s: Settings, data: LoadedData, aliases: dict | None = None) -> analytics.LeadFilter:
     """The shared filters in the sidebar (the same on every page); returns the selection."""
     choices = _filter_choices(data, aliases)
@@ -136,9 +151,9 @@ def sidebar_filters(s: Settings, data: LoadedData, aliases: dict | None = None) 
         if st.button("Clear filters", icon="🧹", disabled=_url_params(chosen) == {}):
             for key in [k for k in st.session_state if str(k).startswith("f_")] + ["filters"]:
                 del st.session_state[key]
-            st.query_params.clear()
+            _sync_url({})
             st.rerun()
-    st.query_params.from_dict(_url_params(chosen))
+    _sync_url(_url_params(chosen))
     return analytics.LeadFilter(
         start=start,
         end=end,
