@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from lib import clock
 from lib.demo.data import CRM_TIMEZONE as DEMO_TZ
 from lib.demo.data import STATUSES, generate_leads, local_now
 from lib.roles import default_role_and_stage
@@ -444,7 +444,7 @@ class KommoFake(FakeCRM):
             if not complex_ and (lead.get("_embedded") or {}).get("contacts"):
                 return invalid("_embedded.contacts", "Use /api/v4/leads/complex to add contacts.", i)
         answers = []
-        now = int(time.time())
+        now = int(clock.now().timestamp())  # the dashboard's clock, as the demo CRM stamps
         with self._data_lock:
             for i, lead in enumerate(leads):
                 lead_id = max((x["id"] for x in self.leads), default=20000000) + 1
@@ -494,7 +494,7 @@ def unix(when: datetime) -> int:
 
 def days_ago(days: int, hour: int = 12) -> int:
     """Unix seconds of `hour`:00 Jerusalem time, `days` days before today there."""
-    today = datetime.now(DEMO_TZ).date() - timedelta(days=days)
+    today = clock.today("Asia/Jerusalem") - timedelta(days=days)
     return unix(datetime(today.year, today.month, today.day, hour, tzinfo=DEMO_TZ))
 
 
