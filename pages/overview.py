@@ -68,4 +68,7 @@ st.caption(
     + (f"; the {len(stale):,} idle longest are listed." if len(stale) < stale_count else ".")
 )
 if len(stale):
-    ui.leads_table(stale, tz, "stale-leads", extra=["days_idle"])
+    ui.leads_table(
+        stale, tz, "stale-leads", columns=ui.STALE_TABLE_COLUMNS, lead_url=ui.lead_url_template(p.settings)
+    )
+    st.page_link("pages/statuses.py", label="Stale leads per owner and idle age", icon="🏷️")

@@ -6,6 +6,9 @@ page (the context every dashboard page starts from), tables (tables and CSV expo
 re-exports their public names, so pages write ``from lib import ui`` and ``ui.page()``.
 """
 
+from lib.links import (
+    lead_url_template,
+)
 from lib.ui.data import (
     CACHE_TTL_SECONDS,
     PROGRESS_UPDATES,
@@ -47,6 +50,7 @@ from lib.ui.page import (
 from lib.ui.tables import (
     EAGER_CSV_ROWS,
     LEAD_TABLE_COLUMNS,
+    STALE_TABLE_COLUMNS,
     extra_dimensions,
     leads_table,
     table,
@@ -60,6 +64,7 @@ __all__ = [
     "NAVIGATION",
     "PROGRESS_UPDATES",
     "RATE_COLUMNS",
+    "STALE_TABLE_COLUMNS",
     "LoadedData",
     "Page",
     "catalogue",
@@ -67,6 +72,7 @@ __all__ = [
     "extra_dimensions",
     "filters_from_url",
     "forget_connection",
+    "lead_url_template",
     "leads_table",
     "load_data",
     "navigation",
