@@ -161,7 +161,8 @@ def stale_by_owner(
     """Stale open leads (as ``stale_leads``: not updated for `days` days or more) per owner and idle age.
 
     Returns ``owner`` (``(unassigned)`` for leads without one), one int64 column per ``idle_buckets(days)``
-    label, and ``total``; one row per owner holding stale leads, most first (ties by owner name)."""
+    label, and ``total``; one row per owner holding stale leads, most first (on a tie named owners
+    before ``(unassigned)``, then by name)."""
     idle = _idle_days(leads, _now(now))
     stale = (_lead_roles(leads, statuses) == _OPEN) & (idle >= days) & (idle >= 0)
     buckets = idle_buckets(days)
@@ -172,7 +173,9 @@ def stale_by_owner(
     nb = len(buckets)
     grid = np.bincount(codes[stale] * nb + bucket[stale], minlength=len(labels) * nb).reshape(-1, nb)
     totals = grid.sum(axis=1)
-    rows = sorted(np.flatnonzero(totals).tolist(), key=lambda i: (-totals[i], labels[i]))
+    rows = sorted(
+        np.flatnonzero(totals).tolist(), key=lambda i: (-totals[i], labels[i] == UNASSIGNED, labels[i])
+    )
     out = pd.DataFrame({"owner": pd.array([labels[i] for i in rows], dtype="string")})
     for j, (_, _, label) in enumerate(buckets):
         out[label] = grid[rows, j].astype(np.int64)
