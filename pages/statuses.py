@@ -7,7 +7,6 @@ import streamlit as st
 from lib import analytics, charts, ui
 
 p = ui.page()
-tz = p.settings.timezone
 colors = charts.status_colors(p.statuses)
 st.title("Statuses")
 st.caption(f"Current status of the leads created {p.period}.")
@@ -61,7 +60,4 @@ if len(p.scoped):
             "The stale leads, longest idle first"
             + (f" (the {len(stale):,} idle longest)." if len(stale) < stale_count else ".")
         )
-        ui.leads_table(
-            stale, tz, "stale-leads-by-owner", columns=ui.STALE_TABLE_COLUMNS,
-            lead_url=ui.lead_url_template(p.settings),
-        )  # fmt: skip
+        ui.stale_table(stale, p.settings, "stale-leads-by-owner")

@@ -213,6 +213,7 @@ def test_statuses_page_pins_stale_leads_on_owners(serve_leads):
     ]
     assert stale["days_idle"].tolist() == [120, 40, 20, 15]
     assert stale["name"].tolist() == ["Lead 2", "Lead 3", "Lead 1", "Lead 6"]
+    assert stale["owner"].tolist() == ["Dana", "Avi", "Dana", "(unassigned)"]
     assert any("4 open leads not updated for 14+ days" in c.value for c in at.caption)
 
     at.number_input(key="statuses_stale_days").set_value(30).run()
@@ -271,6 +272,7 @@ def test_overview_lists_stale_leads_days_idle_first(serve_leads):
     assert list(stale.columns)[:3] == ["days_idle", "owner", "name"]
     assert "crm_link" not in stale.columns
     assert stale["days_idle"].tolist() == [120, 40, 20, 15]
+    assert [link.proto.page for link in at.get("page_link")] == ["statuses"]  # its URL path
 
 
 # -- Kommo: every lead has a page at {base_url}/leads/detail/{id} -----------------------------------------

@@ -6,9 +6,6 @@ page (the context every dashboard page starts from), tables (tables and CSV expo
 re-exports their public names, so pages write ``from lib import ui`` and ``ui.page()``.
 """
 
-from lib.links import (
-    lead_url_template,
-)
 from lib.ui.data import (
     CACHE_TTL_SECONDS,
     PROGRESS_UPDATES,
@@ -53,6 +50,7 @@ from lib.ui.tables import (
     STALE_TABLE_COLUMNS,
     extra_dimensions,
     leads_table,
+    stale_table,
     table,
 )
 
@@ -72,7 +70,6 @@ __all__ = [
     "extra_dimensions",
     "filters_from_url",
     "forget_connection",
-    "lead_url_template",
     "leads_table",
     "load_data",
     "navigation",
@@ -88,6 +85,7 @@ __all__ = [
     "sidebar_filters",
     "sidebar_status",
     "source",
+    "stale_table",
     "store",
     "table",
     "today",

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from lib import export
-from lib.links import lead_urls
+from lib.analytics import UNASSIGNED
+from lib.config import Settings
+from lib.links import lead_url_template, lead_urls
 from lib.schema import EXTRA_DIMENSIONS
 
 EAGER_CSV_ROWS = 2_000
@@ -85,3 +87,13 @@ def leads_table(
     }
     table(shown, name, column_config=config)
     return shown
+
+
+def stale_table(stale: pd.DataFrame, settings: Settings, name: str) -> pd.DataFrame:
+    """Stale leads (``analytics.stale_leads``) as a table: days idle first, then the owner (``(unassigned)``
+    for none), name, phone, status, times, and a link to the lead in the CRM where it has lead pages."""
+    if "owner" in stale.columns:
+        stale = stale.assign(owner=stale["owner"].astype("string").fillna(UNASSIGNED))
+    return leads_table(
+        stale, settings.timezone, name, columns=STALE_TABLE_COLUMNS, lead_url=lead_url_template(settings)
+    )
