@@ -50,7 +50,7 @@ if len(p.scoped):
     stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, idle_days, now=p.now, limit=500)
     st.caption(
         f"{stale_count:,} open leads not updated for {idle_days}+ days, {scope}. "
-        "Per owner (rows) and days since the last update (columns); click a column to sort."
+        "Per owner (rows) and days since the last update (columns); click a column header to sort."
     )
     if per_owner.empty:
         st.info(f"No open lead has waited {idle_days}+ days.")
