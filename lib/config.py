@@ -70,6 +70,7 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "crm_timezone": ("LEADS_CRM_TIMEZONE", None),
     "phone_region": ("LEADS_PHONE_REGION", "IL"),
     "demo_size": ("LEADS_DEMO_SIZE", 5000),
+    "lead_url": ("LEADS_LEAD_URL", None),
 }
 
 
@@ -85,6 +86,7 @@ class Settings:
     crm_timezone: str | None = None  # the zone of times a CRM sends without an offset (None: its default)
     phone_region: str = "IL"
     demo_size: int = 5000
+    lead_url: str | None = None  # a lead's page in the CRM, `{id}` standing for its id (None: per CRM)
 
     @property
     def is_demo(self) -> bool:
@@ -115,6 +117,15 @@ def check_base_url(url: str) -> str | None:
             "use https://"
         )
     return None
+
+
+def _is_lead_url_template(template: str) -> bool:
+    """An http(s) address with a host and `{id}` where the lead's id goes."""
+    try:
+        parts = urlsplit(template.replace("{id}", "1"))
+        return "{id}" in template and parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def secrets_file() -> Path:
@@ -196,6 +207,13 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         problems.append(f"LEADS_DEMO_SIZE must be a whole number from 0 to {MAX_DEMO_SIZE:,}")
         demo_size = 0
 
+    lead_url = str(raw["lead_url"]) if raw["lead_url"] else None
+    if lead_url and not _is_lead_url_template(lead_url):
+        problems.append(
+            "LEADS_LEAD_URL must be an http(s) address with {id} where the lead's id goes, "
+            f"such as https://crm.example/lead/{{id}} (got {lead_url!r})"
+        )
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -207,6 +225,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         crm_timezone=crm_timezone,
         phone_region=region,
         demo_size=demo_size,
+        lead_url=lead_url,
     )
 
 

@@ -68,4 +68,5 @@ st.caption(
     + (f"; the {len(stale):,} idle longest are listed." if len(stale) < stale_count else ".")
 )
 if len(stale):
-    ui.leads_table(stale, tz, "stale-leads", extra=["days_idle"])
+    ui.stale_table(stale, p.settings, "stale-leads")
+    st.page_link("pages/statuses.py", label="Stale leads per owner and idle age", icon="🏷️")

@@ -68,8 +68,10 @@ from lib.analytics.search import (
 )
 from lib.analytics.statuses import (
     AGE_BUCKETS,
+    idle_buckets,
     newest,
     open_lead_ages,
+    stale_by_owner,
     stale_leads,
     status_breakdown,
     status_by_owner,
@@ -114,6 +116,7 @@ __all__ = [
     "filter_options",
     "funnel",
     "funnel_by",
+    "idle_buckets",
     "in_period",
     "leads_over_time",
     "newest",
@@ -125,6 +128,7 @@ __all__ = [
     "preset_range",
     "referrer_host",
     "search_leads",
+    "stale_by_owner",
     "stale_leads",
     "status_breakdown",
     "status_by_owner",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lib import clock
 from lib.analytics._base import (
     _DAY_NS,
     _NAT,
@@ -95,6 +96,24 @@ def status_by_owner(leads: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame
     return out
 
 
+def _now(now) -> pd.Timestamp:
+    """`now` as a UTC Timestamp; the one clock's now when None."""
+    return pd.Timestamp(clock.now() if now is None else now).tz_convert("UTC")
+
+
+def _days_since(instants: np.ndarray, now: pd.Timestamp) -> np.ndarray:
+    """Whole days from each instant (int64 ns, ``_NAT`` unknown) to `now`: -1 when unknown, 0 for an
+    instant in the future (a CRM whose clock runs a little ahead stamps its newest leads there)."""
+    return np.where(instants == _NAT, -1, np.maximum((now.value - instants) // _DAY_NS, 0))
+
+
+def _idle_days(leads: pd.DataFrame, now: pd.Timestamp) -> np.ndarray:
+    """Per lead whole days since it was last updated (created when never updated); -1 when unknown."""
+    last = _ns(leads["updated_at"])
+    last = np.where(last == _NAT, _ns(leads["created_at"]), last)
+    return _days_since(last, now)
+
+
 def stale_leads(
     leads: pd.DataFrame,
     statuses: pd.DataFrame,
@@ -104,16 +123,64 @@ def stale_leads(
 ) -> tuple[pd.DataFrame, int]:
     """Open leads not updated for at least `days` days (created time when never updated), longest idle
     first, and how many there are. Returns (the first `limit` of them — all without a limit — with the
-    lead's columns plus `days_idle` in whole days, the total count); only the returned rows are copied."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    lead's columns plus `days_idle` in whole days, the total count); only the returned rows are copied.
+    A lead stamped in the future is idle 0 days; a lead with neither time is never stale."""
+    idle = _idle_days(leads, _now(now))
     is_open = _lead_roles(leads, statuses) == _OPEN
-    last = _ns(leads["updated_at"])
-    last = np.where(last == _NAT, _ns(leads["created_at"]), last)
-    idle = np.where(last == _NAT, -1, (now.value - last) // _DAY_NS)
-    rows = np.flatnonzero(is_open & (idle >= days))
+    rows = np.flatnonzero(is_open & (idle >= days) & (idle >= 0))
     order = rows[np.argsort(-idle[rows], kind="stable")][:limit]
     out = leads.iloc[order].assign(days_idle=idle[order].astype("int64"))
     return out, len(rows)
+
+
+IDLE_BOUNDS = (30, 90)  # the idle-age buckets of stale_by_owner end at these days, then one open bucket
+
+
+def idle_buckets(days: int) -> list[tuple[int, int | None, str]]:
+    """The idle-age buckets (low, high or None, label) for leads idle `days` days or more: from `days` to
+    30, 31 to 90, over 90, dropping those that end before `days` (14 -> "14–30 days", "31–90 days",
+    "over 90 days"; 45 -> "45–90 days", "over 90 days"; 120 -> "120+ days")."""
+    days = max(int(days), 0)
+    out: list[tuple[int, int | None, str]] = []
+    low = 0
+    for high in (*IDLE_BOUNDS, None):
+        if high is None or high >= days:
+            lo = max(low, days)
+            if high is None:
+                label = "over 90 days" if lo == IDLE_BOUNDS[-1] + 1 else f"{lo}+ days"
+            else:
+                label = f"{lo} days" if lo == high else f"{lo}–{high} days"
+            out.append((lo, high, label))
+        low = (high or 0) + 1
+    return out
+
+
+def stale_by_owner(
+    leads: pd.DataFrame, statuses: pd.DataFrame, days: int, now: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Stale open leads (as ``stale_leads``: not updated for `days` days or more) per owner and idle age.
+
+    Returns ``owner`` (``(unassigned)`` for leads without one), one int64 column per ``idle_buckets(days)``
+    label, and ``total``; one row per owner holding stale leads, most first (on a tie named owners
+    before ``(unassigned)``, then by name)."""
+    idle = _idle_days(leads, _now(now))
+    stale = (_lead_roles(leads, statuses) == _OPEN) & (idle >= days) & (idle >= 0)
+    buckets = idle_buckets(days)
+    bucket = np.zeros(len(leads), dtype=np.int64)
+    for i, (low, _, _) in enumerate(buckets):
+        bucket[idle >= low] = i
+    codes, labels = _dimension(leads, "owner")
+    nb = len(buckets)
+    grid = np.bincount(codes[stale] * nb + bucket[stale], minlength=len(labels) * nb).reshape(-1, nb)
+    totals = grid.sum(axis=1)
+    rows = sorted(
+        np.flatnonzero(totals).tolist(), key=lambda i: (-totals[i], labels[i] == UNASSIGNED, labels[i])
+    )
+    out = pd.DataFrame({"owner": pd.array([labels[i] for i in rows], dtype="string")})
+    for j, (_, _, label) in enumerate(buckets):
+        out[label] = grid[rows, j].astype(np.int64)
+    out["total"] = totals[rows].astype(np.int64)
+    return out
 
 
 def newest(leads: pd.DataFrame, limit: int) -> pd.DataFrame:
@@ -141,13 +208,10 @@ def open_lead_ages(
 ) -> pd.DataFrame:
     """How long open leads have existed: `age` (AGE_BUCKETS labels), `status`, `leads`, one row per
     (age, status) that holds open leads, ages in order then statuses in catalogue order; leads without a
-    creation time are left out."""
+    creation time are left out, a lead created in the future (a CRM clock running ahead) is 0 days old."""
     order = list(dict.fromkeys([*statuses.sort_values("position")["status"].astype(str), UNKNOWN_STATUS]))
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     is_open = _lead_roles(leads, statuses) == _OPEN
-    age_days = ((now - leads["created_at"]) // pd.Timedelta(days=1)).to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    age_days = _days_since(_ns(leads["created_at"]), _now(now))
     labels = [label for _, _, label in AGE_BUCKETS]
     bucket = np.full(len(leads), -1, dtype=np.int64)
     for i, (low, high, _) in enumerate(AGE_BUCKETS):

@@ -47,8 +47,10 @@ from lib.ui.page import (
 from lib.ui.tables import (
     EAGER_CSV_ROWS,
     LEAD_TABLE_COLUMNS,
+    STALE_TABLE_COLUMNS,
     extra_dimensions,
     leads_table,
+    stale_table,
     table,
 )
 
@@ -60,6 +62,7 @@ __all__ = [
     "NAVIGATION",
     "PROGRESS_UPDATES",
     "RATE_COLUMNS",
+    "STALE_TABLE_COLUMNS",
     "LoadedData",
     "Page",
     "catalogue",
@@ -82,6 +85,7 @@ __all__ = [
     "sidebar_filters",
     "sidebar_status",
     "source",
+    "stale_table",
     "store",
     "table",
     "today",
