@@ -26,6 +26,9 @@ from lib.analytics._base import (
 )
 from lib.analytics.breakdowns import (
     BREAKDOWN_METRICS,
+    NOT_A_GROUP,
+    RATE_SAMPLES,
+    leaders,
     utm_breakdown,
     wilson_interval,
 )
@@ -99,7 +102,9 @@ __all__ = [
     "FREQS",
     "MISSING_UTM_VALUES",
     "NONE",
+    "NOT_A_GROUP",
     "OTHER",
+    "RATE_SAMPLES",
     "REFERRAL_MEDIA",
     "SEARCH_SOURCES",
     "SOCIAL_MEDIA",
@@ -115,6 +120,7 @@ __all__ = [
     "funnel",
     "funnel_by",
     "in_period",
+    "leaders",
     "leads_over_time",
     "newest",
     "normalize_text",
