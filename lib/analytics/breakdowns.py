@@ -130,6 +130,14 @@ def utm_breakdown(
     return df.reset_index(drop=True)
 
 
+def comparable(breakdown: pd.DataFrame, rate: str = "conversion_rate", min_sample: int = 30) -> pd.DataFrame:
+    """The rows of a ``utm_breakdown`` table whose ``rate`` (``conversion_rate`` or ``junk_rate``) rests
+    on at least ``min_sample`` leads (``leads - junk`` for conversion, ``leads`` for junk), in order."""
+    if rate not in RATE_SAMPLES:
+        raise ValueError(f"rate must be one of {tuple(RATE_SAMPLES)}, got {rate!r}")
+    return breakdown[_sample(breakdown, rate) >= min_sample].reset_index(drop=True)
+
+
 def leaders(breakdown: pd.DataFrame, by: Sequence[str] | str, min_sample: int = 30) -> pd.DataFrame:
     """The groups that stand out by *rate* in a ``utm_breakdown(by=by)`` table, among groups big enough
     to compare.
