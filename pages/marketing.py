@@ -88,23 +88,30 @@ if not ui.no_leads_notice(p):
     st.caption(INTERVAL)
     ui.table(table, "utm-breakdown", column_config=ui.RATE_COLUMNS)
 
-    st.subheader("Best converting source → medium → campaign")
-    tree = analytics.utm_breakdown(p.leads, p.statuses, by=("utm_source", "utm_medium", "utm_campaign"),
-                                   aliases=p.aliases, sort_by="conversion_rate")  # fmt: skip
-    big = analytics.comparable(tree, "conversion_rate", min_sample)
+    st.subheader("Conversion by source → medium → campaign")
+    levels = {"Source": 1, "Source / medium": 2, "Source / medium / campaign": 3}
+    depth = levels[st.segmented_control("Down to", list(levels), default="Source / medium", key="mkt_depth")
+                   or "Source / medium"]  # fmt: skip
+    path = ("utm_source", "utm_medium", "utm_campaign")[:depth]
+    level = " / ".join(c.removeprefix("utm_") for c in path)
+    tree = analytics.utm_breakdown(p.leads, p.statuses, by=path, aliases=p.aliases, sort_by="conversion_rate")
+    big = analytics.comparable(tree, "conversion_rate", min_sample, named=("utm_source",))
     if tree["won"].sum() == 0:
         st.text("No customers in this period, so there is no conversion to compare.")
     elif big.empty:
         st.text(
-            f"No source / medium / campaign combination has {min_sample} leads (junk left out) yet; lower the "
-            "minimum sample to compare smaller ones."
+            f"No {level} group with a known source has at least {min_sample} leads (junk left out) yet; lower "
+            "the minimum sample to compare smaller ones."
         )
     else:
-        combos = big.assign(group=big[["utm_source", "utm_medium", "utm_campaign"]].agg(" / ".join, axis=1))
+        st.caption(
+            f"Groups with a known source and at least {min_sample} leads (junk left out), best conversion "
+            "first; the error bars are the 95 % range."
+        )
+        combos = big.assign(group=big[list(path)].astype(str).agg(" / ".join, axis=1))
         st.plotly_chart(
             charts.utm_bar_chart(combos, "group", "conversion_rate", top=15, color_by="utm_source",
-                                 title=f"Conversion rate by source / medium / campaign (at least {min_sample} "
-                                 f"leads), {p.period}"),
+                                 title=f"Conversion rate by {level}, {p.period}"),
             key="mkt_combos",
         )  # fmt: skip
 

@@ -122,6 +122,15 @@ def test_sorting_by_a_rate_puts_small_groups_last():
     assert leads["utm_source"].tolist() == ["facebook", "(none)", "whatsapp", "tiktok", "podcast"]
     big = A.comparable(got, "conversion_rate", 30)
     assert big["utm_source"].tolist() == ["(none)", "facebook", "whatsapp", "tiktok"]
+    named = A.comparable(got, "conversion_rate", 30, named=("utm_source",))
+    assert named["utm_source"].tolist() == ["facebook", "whatsapp", "tiktok"]
+    # junk samples are all leads: the podcast's 14 stay out, tiktok's 40 are in
+    assert A.comparable(junk, "junk_rate", 40)["utm_source"].tolist() == [
+        "(none)",
+        "whatsapp",
+        "tiktok",
+        "facebook",
+    ]
 
 
 # -- Charts ----------------------------------------------------------------------------------------------
@@ -254,10 +263,20 @@ def test_marketing_page_sorts_by_conversion_with_error_bars_and_says_when_there_
     assert bar["text"] == ["66.7%", "33.3%", "0.0%"]
     assert bar["marker"]["color"][0] == "#1877F2"
     assert any("With 95 % confidence the true conversion rate lies between" in c.value for c in at.caption)
-    # no source / medium / campaign combination has 30 leads: a sentence instead of a chart
+    # no source / medium pair has 30 leads: a sentence instead of a chart
     texts = [t.value for t in at.text]
-    assert any(t.startswith("No source / medium / campaign combination has 30 leads") for t in texts)
+    assert any(
+        t.startswith("No source / medium group with a known source has at least 30 leads") for t in texts
+    )
     assert len(at.get("plotly_chart")) == 2  # the bars and the trend
+    # by source with a minimum of 3: facebook 2/3 and google 1/3 (samples 3); (none) has no source
+    at.number_input(key="mkt_min").set_value(3).run()
+    at.get("button_group")[-2].set_value("Source").run()  # "Down to" (the last one is the trend's "Per")
+    assert not at.exception
+    combos = figure(at, 1)["data"][0]
+    assert combos["x"] == ["facebook", "google"]
+    assert combos["text"] == ["66.7%", "33.3%"]
+    assert combos["error_y"]["type"] == "data" and combos["error_y"]["symmetric"] is False
 
 
 def test_marketing_page_without_customers_names_no_customer_leader(serve_leads):

@@ -130,12 +130,21 @@ def utm_breakdown(
     return df.reset_index(drop=True)
 
 
-def comparable(breakdown: pd.DataFrame, rate: str = "conversion_rate", min_sample: int = 30) -> pd.DataFrame:
+def comparable(
+    breakdown: pd.DataFrame,
+    rate: str = "conversion_rate",
+    min_sample: int = 30,
+    named: Sequence[str] = (),
+) -> pd.DataFrame:
     """The rows of a ``utm_breakdown`` table whose ``rate`` (``conversion_rate`` or ``junk_rate``) rests
-    on at least ``min_sample`` leads (``leads - junk`` for conversion, ``leads`` for junk), in order."""
+    on at least ``min_sample`` leads (``leads - junk`` for conversion, ``leads`` for junk), in order;
+    rows whose ``named`` columns read ``(none)``, ``(other)`` or ``(unassigned)`` are left out."""
     if rate not in RATE_SAMPLES:
         raise ValueError(f"rate must be one of {tuple(RATE_SAMPLES)}, got {rate!r}")
-    return breakdown[_sample(breakdown, rate) >= min_sample].reset_index(drop=True)
+    keep = _sample(breakdown, rate) >= min_sample
+    if named:
+        keep &= ~breakdown[list(named)].astype(str).isin(NOT_A_GROUP).any(axis=1).to_numpy()
+    return breakdown[keep].reset_index(drop=True)
 
 
 def leaders(breakdown: pd.DataFrame, by: Sequence[str] | str, min_sample: int = 30) -> pd.DataFrame:
