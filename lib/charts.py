@@ -366,6 +366,7 @@ def utm_bar_chart(
     period_label: str | None = None,
     top: int | None = 20,
     color_by: str | None = None,
+    dim_title: str | None = None,
 ) -> go.Figure:
     """Bars per ``dim`` value from ``analytics.utm_breakdown`` in the frame's order (the ``top`` first).
 
@@ -373,8 +374,9 @@ def utm_bar_chart(
     "source / medium" group), so a source looks the same in every chart. A rate (``conversion_rate``,
     ``junk_rate``) is drawn with its Wilson 95 % interval as error bars (``ci_low, ci_high`` /
     ``junk_ci_low, junk_ci_high``) and labelled with one decimal ("12.0%"). Hover shows leads, won, junk,
-    conversion and share."""
+    conversion and share. ``dim_title`` names the bars' axis (default: the dimension's label)."""
     part = df.head(top) if top else df
+    axis = dim_title or dim_label(dim)
     y = part[metric].to_numpy(dtype=float)
     err = None
     bounds = _RATE_BOUNDS.get(metric)
@@ -389,7 +391,7 @@ def utm_bar_chart(
     cols = [c for c in ("leads", "won", "junk", "conversion_rate", "ci_low", "ci_high", "share") if c in part]
     custom = part[cols].to_numpy(dtype=float)
     pos = {c: i for i, c in enumerate(cols)}
-    hover = [f"{dim_label(dim)}: %{{x}}"]
+    hover = [f"{axis}: %{{x}}"]
     if "leads" in pos:
         hover.append(f"%{{customdata[{pos['leads']}]:,.0f}} leads")
     if "share" in pos:
@@ -424,8 +426,8 @@ def utm_bar_chart(
         )
     )
     label = _METRIC_LABEL.get(metric, metric)
-    default = f"{label.split(':')[0].split(' (')[0]} by {dim_label(dim)}"
-    _layout(fig, _title(title, default, period_label), dim_label(dim), label)
+    default = f"{label.split(':')[0].split(' (')[0]} by {axis}"
+    _layout(fig, _title(title, default, period_label), axis, label)
     if rate:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(automargin=True)

@@ -77,7 +77,7 @@ if not ui.no_leads_notice(p):
     )
     st.plotly_chart(
         charts.utm_bar_chart(chart_frame, dim, metric if metric != "share" else "leads", color_by=by[0],
-                             title=f"{sort_label} by {name}, {p.period}"),
+                             title=f"{sort_label} by {name}, {p.period}", dim_title=" / ".join(picked)),
         key="mkt_bars",
     )  # fmt: skip
     if metric in analytics.RATE_SAMPLES:
@@ -111,7 +111,7 @@ if not ui.no_leads_notice(p):
         combos = big.assign(group=big[list(path)].astype(str).agg(" / ".join, axis=1))
         st.plotly_chart(
             charts.utm_bar_chart(combos, "group", "conversion_rate", top=15, color_by="utm_source",
-                                 title=f"Conversion rate by {level}, {p.period}"),
+                                 title=f"Conversion rate by {level}, {p.period}", dim_title=level.capitalize()),
             key="mkt_combos",
         )  # fmt: skip
 
