@@ -8,6 +8,8 @@ support, so they need no reversing or escaping here.
 
 from __future__ import annotations
 
+import unicodedata
+import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -42,6 +44,43 @@ CHANNEL_COLORS = {
     "Affiliates": "#FF9DA6",
     "Unassigned": "#BAB0AC",
 }
+
+# Well-known sources keep their brand-like colour in every chart (keys are normalised values, see
+# ``color_of``); labels that name no real group are grey.
+SOURCE_COLORS = {
+    "facebook": "#1877F2",
+    "instagram": "#C13584",
+    "google": "#F4B400",
+    "tiktok": "#FE2C55",
+    "whatsapp": "#25D366",
+    "youtube": "#B31217",
+    "linkedin": "#0E7C86",
+    "email": "#8E6C8A",
+    "(none)": "#BDBDBD",
+    "(other)": "#8C8C8C",
+    "(unassigned)": "#BDBDBD",
+}
+
+
+def _key(value) -> str:
+    return " ".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
+
+
+def color_of(value, colors: Mapping | None = None) -> str:
+    """One colour per value, the same in every chart and every run: ``colors`` (e.g. from
+    ``status_colors``) first, then the channel and role colours, the well-known sources
+    (``SOURCE_COLORS``), else a stable hash (CRC-32) of the normalised value into ``PALETTE``. Two rare
+    values may share a palette colour; a value never changes colour between charts."""
+    if colors and value in colors:
+        return colors[value]
+    if value in CHANNEL_COLORS:
+        return CHANNEL_COLORS[value]
+    if value in ROLE_COLORS:
+        return ROLE_COLORS[value]
+    key = _key(value)
+    if key in SOURCE_COLORS:
+        return SOURCE_COLORS[key]
+    return PALETTE[zlib.crc32(key.encode("utf-8")) % len(PALETTE)]
 
 
 DIM_LABELS = {"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
@@ -97,19 +136,8 @@ def _pct(x) -> str:
 
 
 def _color_for(values: Sequence, colors: Mapping | None) -> list[str]:
-    colors = colors or {}
-    out, i = [], 0
-    for v in values:
-        if v in colors:
-            out.append(colors[v])
-        elif v in CHANNEL_COLORS:
-            out.append(CHANNEL_COLORS[v])
-        elif v in ROLE_COLORS:
-            out.append(ROLE_COLORS[v])
-        else:
-            out.append(PALETTE[i % len(PALETTE)])
-            i += 1
-    return out
+    """``color_of`` each value: a value has the same colour whatever else the chart shows."""
+    return [color_of(v, colors) for v in values]
 
 
 def leads_over_time_chart(
@@ -239,45 +267,92 @@ def funnel_chart(
     df: pd.DataFrame, title: str | None = None, period_label: str | None = None, by: str | None = None
 ) -> go.Figure:
     """A ``go.Funnel`` from ``analytics.funnel`` (``stage, leads, pct_of_first, pct_of_previous``, the
-    percentages 0..100); with ``by`` (a long frame from ``analytics.funnel_by``) one funnel per value,
-    side by side. Text and hover show the count, % of the first stage and % of the previous one."""
+    percentages 0..100). Text and hover show the count, % of the first stage and % of the previous one.
+    With ``by`` (a long frame from ``analytics.funnel_by``) the groups are compared with
+    ``funnel_compare_chart``."""
+    if by is not None:
+        return funnel_compare_chart(df, by, title=title, period_label=period_label)
     fig = go.Figure()
-    groups = [(None, df)] if by is None else list(df.groupby(by, sort=False))
-    colors = _color_for([g for g, _ in groups], None) if by else [ROLE_COLORS["open"]]
-    for (value, part), color in zip(groups, colors, strict=True):
+    pf = df["pct_of_first"].to_numpy(dtype=float)
+    pp = df["pct_of_previous"].to_numpy(dtype=float)
+    text = [
+        f"{n:,} · {a:.0f}% of first · {b:.0f}% of previous" if not np.isnan(a) else f"{n:,}"
+        for n, a, b in zip(df["leads"], pf, pp, strict=True)
+    ]
+    fig.add_trace(
+        go.Funnel(
+            y=df["stage"].astype(str),
+            x=df["leads"],
+            name="Leads",
+            text=text,
+            textinfo="text",
+            marker_color=ROLE_COLORS["open"],
+            customdata=np.stack([pf, pp], axis=1),
+            hovertemplate="%{y}: %{x:,} leads<br>%{customdata[0]:.1f}% of first stage"
+            "<br>%{customdata[1]:.1f}% of previous stage<extra>%{fullData.name}</extra>",
+        )
+    )
+    default = "Funnel: leads that reached each stage (junk excluded)"
+    _layout(fig, _title(title, default, period_label), "Leads (count)", "Stage")
+    return fig
+
+
+def funnel_compare_chart(
+    df: pd.DataFrame,
+    by: str,
+    title: str | None = None,
+    period_label: str | None = None,
+    colors: Mapping | None = None,
+) -> go.Figure:
+    """Funnels of several groups compared as grouped horizontal bars, from ``analytics.funnel_by``
+    (long: ``by, stage, leads, pct_of_first, pct_of_previous``, percentages 0..100).
+
+    One trace per group (legend = the group, its ``color_of`` colour), one bar per stage: length = % of
+    the group's own first stage, so groups of different sizes compare; each bar is labelled outside with
+    its own count and percentage, e.g. "12 (45.0%)", so no label hides another or reads as a total.
+    Stages run from the top; within a stage the groups keep the frame's order (most leads first)."""
+    fig = go.Figure()
+    groups = list(df.groupby(by, sort=False)) if len(df) else []
+    stages = list(dict.fromkeys(df["stage"].astype(str)))
+    for value, part in groups:
         pf = part["pct_of_first"].to_numpy(dtype=float)
         pp = part["pct_of_previous"].to_numpy(dtype=float)
-        if by is None:
-            text = [
-                f"{n:,} · {a:.0f}% of first · {b:.0f}% of previous" if not np.isnan(a) else f"{n:,}"
-                for n, a, b in zip(part["leads"], pf, pp, strict=True)
-            ]
-        else:  # narrow side-by-side funnels: the count and % of first; the rest is in the hover
-            text = [
-                f"{n:,} ({a:.0f}%)" if not np.isnan(a) else f"{n:,}"
-                for n, a in zip(part["leads"], pf, strict=True)
-            ]
+        text = [
+            f"{n:,} ({a:.1f}%)" if not np.isnan(a) else f"{n:,}"
+            for n, a in zip(part["leads"], pf, strict=True)
+        ]
         fig.add_trace(
-            go.Funnel(
+            go.Bar(
                 y=part["stage"].astype(str),
-                x=part["leads"],
-                name="Leads" if value is None else str(value),
+                x=np.nan_to_num(pf),
+                orientation="h",
+                name=str(value),
                 text=text,
-                textinfo="text",
-                marker_color=color,
-                customdata=np.stack([pf, pp], axis=1),
-                hovertemplate="%{y}: %{x:,} leads<br>%{customdata[0]:.1f}% of first stage"
-                "<br>%{customdata[1]:.1f}% of previous stage<extra>%{fullData.name}</extra>",
+                textposition="outside",
+                textfont={"size": 12},
+                cliponaxis=False,
+                marker_color=color_of(value, colors),
+                customdata=np.stack([part["leads"].to_numpy(dtype=float), pf, pp], axis=1),
+                hovertemplate="%{fullData.name}<br>%{y}: %{customdata[0]:,.0f} leads"
+                "<br>%{customdata[1]:.1f}% of first stage<br>%{customdata[2]:.1f}% of previous stage"
+                "<extra></extra>",
             )
         )
-    default = "Funnel: leads that reached each stage (junk excluded)" + (f" by {by}" if by else "")
+    default = f"Funnel by {dim_label(by).lower()}: % of each group's first stage (junk excluded)"
     _layout(
         fig,
         _title(title, default, period_label),
-        "Leads (count)",
+        "% of the group's first stage (label: leads and %)",
         "Stage",
-        legend_title=dim_label(by) if by else "",
+        barmode="group",
+        bargap=0.25,
+        bargroupgap=0.05,
+        legend_title=dim_label(by),
+        height=max(360, 120 + len(stages) * (len(groups) * 24 + 24)),
     )
+    fig.update_layout(legend={"traceorder": "normal"})
+    fig.update_xaxes(range=[0, 130], ticksuffix="%", tickvals=[0, 25, 50, 75, 100])
+    fig.update_yaxes(categoryorder="array", categoryarray=stages, autorange="reversed", automargin=True)
     return fig
 
 
@@ -293,9 +368,10 @@ _METRIC_LABEL = {
     "open": "Open leads (count)",
     "conversion_rate": "Conversion rate: won ÷ (leads − junk), 95 % CI",
     "share": "Share of all leads",
-    "junk_rate": "Junk rate: junk ÷ leads",
+    "junk_rate": "Junk rate: junk ÷ leads, 95 % CI",
 }
 _RATE_METRICS = ("conversion_rate", "share", "junk_rate")
+_RATE_BOUNDS = {"conversion_rate": ("ci_low", "ci_high"), "junk_rate": ("junk_ci_low", "junk_ci_high")}
 
 
 def utm_bar_chart(
@@ -305,26 +381,33 @@ def utm_bar_chart(
     title: str | None = None,
     period_label: str | None = None,
     top: int | None = 20,
+    color_by: str | None = None,
+    dim_title: str | None = None,
 ) -> go.Figure:
     """Bars per ``dim`` value from ``analytics.utm_breakdown`` in the frame's order (the ``top`` first).
 
-    With ``metric="conversion_rate"`` the Wilson 95 % interval (``ci_low``, ``ci_high``) is drawn as error
-    bars. Hover shows leads, won, junk, conversion and share."""
+    Each bar has its value's ``color_of`` colour (or that of its ``color_by`` column, e.g. the source of a
+    "source / medium" group), so a source looks the same in every chart. A rate (``conversion_rate``,
+    ``junk_rate``) is drawn with its Wilson 95 % interval as error bars (``ci_low, ci_high`` /
+    ``junk_ci_low, junk_ci_high``) and labelled with one decimal ("12.0%"). Hover shows leads, won, junk,
+    conversion and share. ``dim_title`` names the bars' axis (default: the dimension's label)."""
     part = df.head(top) if top else df
+    axis = dim_title or dim_label(dim)
     y = part[metric].to_numpy(dtype=float)
     err = None
-    if metric == "conversion_rate":
+    bounds = _RATE_BOUNDS.get(metric)
+    if bounds and all(b in part for b in bounds):
         err = {
             "type": "data",
             "symmetric": False,
-            "array": np.nan_to_num(part["ci_high"].to_numpy(dtype=float) - y),
-            "arrayminus": np.nan_to_num(y - part["ci_low"].to_numpy(dtype=float)),
+            "array": np.nan_to_num(part[bounds[1]].to_numpy(dtype=float) - y),
+            "arrayminus": np.nan_to_num(y - part[bounds[0]].to_numpy(dtype=float)),
             "color": "#555",
         }
     cols = [c for c in ("leads", "won", "junk", "conversion_rate", "ci_low", "ci_high", "share") if c in part]
     custom = part[cols].to_numpy(dtype=float)
     pos = {c: i for i, c in enumerate(cols)}
-    hover = [f"{dim_label(dim)}: %{{x}}"]
+    hover = [f"{axis}: %{{x}}"]
     if "leads" in pos:
         hover.append(f"%{{customdata[{pos['leads']}]:,.0f}} leads")
     if "share" in pos:
@@ -342,70 +425,28 @@ def utm_bar_chart(
                 else ""
             )
         )
+    if metric == "junk_rate":
+        hover.append("junk rate %{y:.1%}")
+    rate = metric in _RATE_METRICS
     fig = go.Figure(
         go.Bar(
             x=part[dim].astype(str),
             y=y,
             error_y=err,
-            marker_color=_color_for(part[dim].astype(str).tolist(), None)
-            if dim == "channel"
-            else ROLE_COLORS["open"],
+            marker_color=_color_for(part[color_by or dim].astype(str).tolist(), None),
+            text=[_pct(v) for v in y] if rate else None,
+            textposition="inside" if rate else None,
+            insidetextanchor="start" if rate else None,
             customdata=custom,
             hovertemplate="<br>".join(hover) + "<extra></extra>",
         )
     )
     label = _METRIC_LABEL.get(metric, metric)
-    default = f"{label.split(':')[0].split(' (')[0]} by {dim_label(dim)}"
-    _layout(fig, _title(title, default, period_label), dim_label(dim), label)
-    if metric in _RATE_METRICS:
+    default = f"{label.split(':')[0].split(' (')[0]} by {axis}"
+    _layout(fig, _title(title, default, period_label), axis, label)
+    if rate:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return fig
-
-
-def utm_treemap(
-    leads_breakdown: pd.DataFrame,
-    title: str | None = None,
-    period_label: str | None = None,
-    path: Sequence[str] = ("utm_source", "utm_medium", "utm_campaign"),
-) -> go.Figure:
-    """Source → medium → campaign treemap from ``analytics.utm_breakdown(by=path)``; area = leads,
-    colour = conversion rate; hover shows leads, % of parent and of all, won and conversion."""
-    df = leads_breakdown
-    ids, labels, parents, values, won, base = [], [], [], [], [], []
-    for depth in range(1, len(path) + 1):
-        cols = list(path[:depth])
-        g = df.groupby(cols, sort=False, observed=True)[["leads", "won", "junk"]].sum().reset_index()
-        for row in g.itertuples(index=False):
-            keys = [str(v) for v in row[:depth]]
-            ids.append("/".join(keys))
-            labels.append(keys[-1])
-            parents.append("/".join(keys[:-1]))
-            values.append(int(row.leads))
-            won.append(int(row.won))
-            base.append(int(row.leads - row.junk))
-    base_arr = np.asarray(base, dtype=float)
-    conv = np.divide(np.asarray(won, float), base_arr, out=np.full(len(base_arr), np.nan), where=base_arr > 0)
-    fig = go.Figure(
-        go.Treemap(
-            ids=ids,
-            labels=labels,
-            parents=parents,
-            values=values,
-            branchvalues="total",
-            customdata=np.stack([np.asarray(won, float), conv], axis=1) if ids else None,
-            marker={
-                "colors": np.nan_to_num(conv),
-                "colorscale": "Blues",
-                "colorbar": {"title": "Conversion"},
-            },
-            texttemplate="%{label}<br>%{value:,} leads",
-            hovertemplate="%{id}<br>%{value:,} leads · %{percentParent:.1%} of parent"
-            " · %{percentRoot:.1%} of all"
-            "<br>won %{customdata[0]:,.0f} · conversion %{customdata[1]:.1%}<extra></extra>",
-        )
-    )
-    default = "Leads by " + " → ".join(p.removeprefix("utm_") for p in path)
-    _layout(fig, _title(title, default, period_label), None, None)
+    fig.update_xaxes(automargin=True)
     return fig
 
 

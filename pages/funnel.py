@@ -32,9 +32,16 @@ if not ui.no_leads_notice(p):
     split = analytics.funnel_by(
         p.leads, p.statuses, dimensions[label], DEFAULT_STAGES, top=top, aliases=p.aliases
     )
+    st.caption(
+        "One colour per group. Each bar is the share of the group's own first stage (New) that reached the "
+        "stage, so big and small groups compare; its label gives the group's leads and that share. "
+        "“(other)” adds up the groups not shown."
+    )
     st.plotly_chart(
-        charts.funnel_chart(split, by=dimensions[label], title=f"Funnel by {label.lower()}, {p.period}"),
+        charts.funnel_compare_chart(split, dimensions[label], title=f"Funnel by {label.lower()}, {p.period}"),
         key="funnel_split_chart",
     )
     ui.table(split, f"funnel-by-{dimensions[label]}",
-             column_config={"pct_of_first": percent, "pct_of_previous": percent})  # fmt: skip
+             column_config={"pct_of_first": st.column_config.NumberColumn("% of first stage", format="%.1f%%"),
+                            "pct_of_previous": st.column_config.NumberColumn("% of previous stage",
+                                                                             format="%.1f%%")})  # fmt: skip

@@ -10,6 +10,10 @@ st.caption(
     f"Leads created {p.period}, grouped by their cleaned UTM values (spellings such as “fb”, “Facebook” and "
     "“פייסבוק” count as one source; edit the aliases under Settings)."
 )
+INTERVAL = (
+    "Conversion rate = customers ÷ (leads − junk). With 95 % confidence the true conversion rate lies between "
+    "the low and high values (the error bars on the charts); small groups have wide ranges."
+)
 
 if not ui.no_leads_notice(p):
     dims = {"Source": "utm_source", "Medium": "utm_medium", "Campaign": "utm_campaign", "Term": "utm_term",
@@ -20,40 +24,96 @@ if not ui.no_leads_notice(p):
     by = tuple(dims[d] for d in picked)
     metrics = {"Leads": "leads", "Customers": "won", "Conversion rate": "conversion_rate", "Junk": "junk",
                "Junk rate": "junk_rate", "Share of leads": "share"}  # fmt: skip
-    sort_label = st.selectbox("Sort by", list(metrics), key="mkt_sort")
-    table = analytics.utm_breakdown(
-        p.leads, p.statuses, by=by, aliases=p.aliases, sort_by=metrics[sort_label]
+    left, right = st.columns(2)
+    sort_label = left.selectbox("Sort by", list(metrics), key="mkt_sort")
+    min_help = (
+        "Rates are compared only for groups with at least this many leads (junk left out for the conversion "
+        "rate): the rate of a handful of leads swings by chance."
     )
-
-    best, junk = (
-        table.sort_values("won", ascending=False).iloc[0],
-        table.sort_values("junk", ascending=False).iloc[0],
+    min_sample = int(
+        right.number_input(
+            "Minimum sample for rates", min_value=1, value=30, step=5, key="mkt_min", help=min_help
+        )
+    )
+    metric = metrics[sort_label]
+    table = analytics.utm_breakdown(
+        p.leads, p.statuses, by=by, aliases=p.aliases, sort_by=metric, min_sample=min_sample
     )
     name = " / ".join(picked).lower()
     label = " / ".join
 
-    left, right = st.columns(2)
-    left.metric(f"Most customers ({name})", label(str(best[c]) for c in by), f"{int(best['won']):,} customers",
-                delta_color="off", border=True)  # fmt: skip
-    right.metric(f"Most junk ({name})", label(str(junk[c]) for c in by), f"{int(junk['junk']):,} junk leads",
-                 delta_color="off", border=True)  # fmt: skip
+    # Leaders by rate, among groups big enough to compare; "(none)" is never a leader.
+    found = analytics.leaders(table, by, min_sample)
+    sample_note = f"groups ({name}) with at least {min_sample} leads"
+    boxes = st.columns(2)
+    for box, leader, title, count_word, nothing in (
+        (boxes[0], "conversion", "Best conversion rate", "customers",
+         "No customers in this period, so no group leads on conversion."
+         if table["won"].sum() == 0 else
+         f"None of the named {sample_note} (junk left out) has a customer; lower the minimum sample to compare "
+         "smaller groups."),
+        (boxes[1], "junk", "Highest junk rate", "junk leads",
+         "No junk leads in this period."
+         if table["junk"].sum() == 0 else
+         f"None of the named {sample_note} has junk leads; lower the minimum sample to compare smaller groups."),
+    ):  # fmt: skip
+        with box.container(border=True):
+            st.caption(f"{title} ({name}, at least {min_sample} leads)")
+            row = found[found["leader"] == leader]
+            if row.empty:
+                st.text(nothing)
+                continue
+            row = row.iloc[0]
+            st.text(label(str(row[c]) for c in by))  # CRM values: shown as text, never as Markdown
+            st.caption(
+                f"{ui.percent(row['rate'])}: {int(row['count']):,} {count_word} of {int(row['sample']):,} "
+                f"leads{' (junk left out)' if leader == 'conversion' else ''}; 95 % range "
+                f"{ui.percent(row['ci_low'])}–{ui.percent(row['ci_high'])}"
+            )
 
     dim = by[0] if len(by) == 1 else "group"
     chart_frame = (
         table if len(by) == 1 else table.assign(group=table[list(by)].astype(str).agg(" / ".join, axis=1))
     )
-    metric = metrics[sort_label]
     st.plotly_chart(
-        charts.utm_bar_chart(chart_frame, dim, metric if metric != "share" else "leads",
-                             title=f"{sort_label} by {name}, {p.period}"),
+        charts.utm_bar_chart(chart_frame, dim, metric if metric != "share" else "leads", color_by=by[0],
+                             title=f"{sort_label} by {name}, {p.period}", dim_title=" / ".join(picked)),
         key="mkt_bars",
     )  # fmt: skip
+    if metric in analytics.RATE_SAMPLES:
+        st.caption(
+            f"Sorted by {sort_label.lower()} among {sample_note}"
+            f"{' (junk left out)' if metric == 'conversion_rate' else ''}; smaller groups follow, also by rate."
+        )
+    st.caption(INTERVAL)
     ui.table(table, "utm-breakdown", column_config=ui.RATE_COLUMNS)
 
-    st.subheader("Source → medium → campaign")
-    tree = analytics.utm_breakdown(p.leads, p.statuses, by=("utm_source", "utm_medium", "utm_campaign"),
-                                   aliases=p.aliases)  # fmt: skip
-    st.plotly_chart(charts.utm_treemap(tree, period_label=p.period), key="mkt_tree")
+    st.subheader("Conversion by source → medium → campaign")
+    levels = {"Source": 1, "Source / medium": 2, "Source / medium / campaign": 3}
+    depth = levels[st.segmented_control("Down to", list(levels), default="Source / medium", key="mkt_depth")
+                   or "Source / medium"]  # fmt: skip
+    path = ("utm_source", "utm_medium", "utm_campaign")[:depth]
+    level = " / ".join(c.removeprefix("utm_") for c in path)
+    tree = analytics.utm_breakdown(p.leads, p.statuses, by=path, aliases=p.aliases, sort_by="conversion_rate")
+    big = analytics.comparable(tree, "conversion_rate", min_sample, named=("utm_source",))
+    if tree["won"].sum() == 0:
+        st.text("No customers in this period, so there is no conversion to compare.")
+    elif big.empty:
+        st.text(
+            f"No {level} group with a known source has at least {min_sample} leads (junk left out) yet; lower "
+            "the minimum sample to compare smaller ones."
+        )
+    else:
+        st.caption(
+            f"Groups with a known source and at least {min_sample} leads (junk left out), best conversion "
+            "first; the error bars are the 95 % range."
+        )
+        combos = big.assign(group=big[list(path)].astype(str).agg(" / ".join, axis=1))
+        st.plotly_chart(
+            charts.utm_bar_chart(combos, "group", "conversion_rate", top=15, color_by="utm_source",
+                                 title=f"Conversion rate by {level}, {p.period}", dim_title=level.capitalize()),
+            key="mkt_combos",
+        )  # fmt: skip
 
     st.subheader("Trend by source")
     freq = st.segmented_control("Per", ["Day", "Week", "Month"], default="Week", key="mkt_freq") or "Week"

@@ -460,8 +460,13 @@ def test_utm_breakdown_by_source():
     assert got["share"].tolist() == pytest.approx([3 / 8, 3 / 8, 2 / 8])
     assert got["junk_rate"].tolist() == pytest.approx([1 / 3, 0, 0])
     assert got.loc[0, "ci_low"] == pytest.approx(0.094531, abs=1e-5)
+    # junk rate's Wilson interval, facebook k=1, n=3: p=1/3, denom=1+3.8415/3=2.28049,
+    # centre=(.33333+.64024)/2.28049=.42692, half=1.96·sqrt(.074074+.106708)/2.28049=.36542
+    assert got.loc[0, "junk_ci_low"] == pytest.approx(0.06150, abs=1e-4)
+    assert got.loc[0, "junk_ci_high"] == pytest.approx(0.79234, abs=1e-4)
     assert list(got.columns) == ["utm_source", "leads", "won", "lost", "junk", "open", "conversion_rate",
-                                 "ci_low", "ci_high", "share", "junk_rate"]  # fmt: skip
+                                 "ci_low", "ci_high", "share", "junk_rate", "junk_ci_low",
+                                 "junk_ci_high"]  # fmt: skip
 
 
 def test_utm_breakdown_two_fields_channel_sorting_and_all_junk():

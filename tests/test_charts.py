@@ -102,9 +102,10 @@ def test_funnel_chart_texts_and_side_by_side():
     # a long title keeps what is counted on the first line and the period on the subtitle line (phone screens)
     assert "junk excluded" in fig.layout.title.text and fig.layout.title.subtitle.text == "Q1"
     long = pd.concat([df.assign(src="facebook"), df.assign(src="גוגל")], ignore_index=True)
-    fig = C.funnel_chart(long, by="src")
+    fig = C.funnel_chart(long, by="src")  # compared as grouped bars (funnel_compare_chart)
     assert [t.name for t in fig.data] == ["facebook", "גוגל"]
-    assert list(fig.data[1].text) == ["4 (100%)", "1 (25%)"]
+    assert all(isinstance(t, go.Bar) for t in fig.data)
+    assert list(fig.data[1].text) == ["4 (100.0%)", "1 (25.0%)"]
 
 
 BREAKDOWN = pd.DataFrame(
@@ -138,16 +139,6 @@ def test_utm_bar_chart_error_bars_for_conversion():
     plain = C.utm_bar_chart(BREAKDOWN, "utm_source")
     assert plain.data[0].error_y.array is None
     assert plain.layout.yaxis.title.text == "Leads (count)"
-
-
-def test_utm_treemap_hierarchy():
-    fig = C.utm_treemap(BREAKDOWN)
-    t = fig.data[0]
-    assert list(t.ids) == ["facebook", "google", "facebook/cpc", "google/organic",
-                           "facebook/cpc/חג האהבה", "google/organic/(none)"]  # fmt: skip
-    assert list(t.parents) == ["", "", "facebook", "google", "facebook/cpc", "google/organic"]
-    assert list(t.values) == [10, 5, 10, 5, 10, 5]
-    assert t.branchvalues == "total"
 
 
 def test_cohort_heatmap():

@@ -25,10 +25,21 @@ def points_change(now: float | None, before: float | None) -> str | None:
     return f"{(now - before) * 100:+.1f} pp"
 
 
+def _rate(label: str, help: str | None = None):
+    # "percent" alone shows 12% next to 10.33% (0-2 decimals as needed); step 0.001 fixes one decimal,
+    # "12.0%" and "10.3%", like percent() above. The values stay fractions 0..1 (the CSV keeps them so).
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=help)
+
+
+_CI = (
+    "With 95 % confidence the true rate lies between the low and high values; small groups have wide ranges."
+)
 RATE_COLUMNS = {
-    "conversion_rate": st.column_config.NumberColumn("Conversion rate", format="percent"),
-    "ci_low": st.column_config.NumberColumn("CI low (95%)", format="percent"),
-    "ci_high": st.column_config.NumberColumn("CI high (95%)", format="percent"),
-    "share": st.column_config.NumberColumn("Share of leads", format="percent"),
-    "junk_rate": st.column_config.NumberColumn("Junk rate", format="percent"),
+    "conversion_rate": _rate("Conversion rate", "Customers ÷ (leads − junk)."),
+    "ci_low": _rate("Conversion: low (95%)", _CI),
+    "ci_high": _rate("Conversion: high (95%)", _CI),
+    "share": _rate("Share of leads"),
+    "junk_rate": _rate("Junk rate", "Junk leads (duplicates, invalid) ÷ leads."),
+    "junk_ci_low": _rate("Junk rate: low (95%)", _CI),
+    "junk_ci_high": _rate("Junk rate: high (95%)", _CI),
 }
