@@ -48,7 +48,9 @@ from lib.ui.tables import (
     EAGER_CSV_ROWS,
     LEAD_TABLE_COLUMNS,
     extra_dimensions,
+    lead_details,
     leads_table,
+    selected_row,
     table,
 )
 
@@ -67,6 +69,7 @@ __all__ = [
     "extra_dimensions",
     "filters_from_url",
     "forget_connection",
+    "lead_details",
     "leads_table",
     "load_data",
     "navigation",
@@ -77,6 +80,7 @@ __all__ = [
     "period_of",
     "points_change",
     "refresh",
+    "selected_row",
     "settings",
     "show_error",
     "sidebar_filters",
