@@ -120,8 +120,10 @@ def check_phone(text: str, region: str) -> PhoneCheck:
     """Check a typed phone number for `region` (or an international one with its +country code).
 
     Accepts 050-123-4567, 0501234567, (050) 123 4567, +972-50-123-4567, 972501234567, 00972501234567.
-    Valid (an allocated range): e164 only. Possible (right length for the country, at least one non-zero
-    digit) but not valid: e164 and a warning. Anything else: an error.
+    Valid (an allocated range): e164 only. Possible but not valid: e164 and a warning. Anything else
+    (054-123-45, 0000000000, 12): an error. "Possible" is phonenumbers' possible (a full number's length
+    for the country, not a local-only one), and the library has a way to write it (a formatting rule for
+    its leading digits and length): 054-123-4567 is, 050-234-56 (a digit missing) is not.
     """
     digits_only = "".join(c for c in text if unicodedata.category(c) != "Cf")
     if not _PHONE_CHARS.match(digits_only):
@@ -142,7 +144,7 @@ def check_phone(text: str, region: str) -> PhoneCheck:
             continue
         if phonenumbers.is_valid_number(number):
             return PhoneCheck(e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-        if possible is None and number.national_number and phonenumbers.is_possible_number(number):
+        if possible is None and _possible(number):
             possible = number
     if possible is not None:
         return PhoneCheck(
@@ -151,6 +153,17 @@ def check_phone(text: str, region: str) -> PhoneCheck:
             "in use: check the digits with the caller. If they are right, tick “Save anyway”.",
         )
     return PhoneCheck(error=f"Not a valid phone number in {region} or with a +country code: check the digits")
+
+
+def _possible(number: phonenumbers.PhoneNumber) -> bool:
+    if not number.national_number:
+        return False
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return False
+    # without a formatting rule for these digits the national format is the bare digits
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return any(not c.isdigit() for c in shown)
 
 
 def parse_phone(text: str, region: str) -> tuple[str | None, str | None]:
