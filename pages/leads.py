@@ -21,16 +21,22 @@ only_period = period_col.toggle(
     "On: only at leads created in the selected period.",
 )
 searching = bool(query.strip())
+
+
+def count(n: int) -> str:
+    return f"{n:,} lead" + ("" if n == 1 else "s")
+
+
 across_dates = searching and not only_period
 found = analytics.search_leads(p.scoped if across_dates else p.leads, query)
 shown = min(len(found), MAX_ROWS)
 # The query itself is never put into Markdown: it is in the search box, as typed.
 if not searching:
-    summary = f"{len(found):,} leads created {p.period}"
+    summary = f"{count(len(found))} created {p.period}"
 elif across_dates:
-    summary = f"{len(found):,} leads of any date match the search"
+    summary = f"{count(len(found))} found, created at any date"
 else:
-    summary = f"{len(found):,} leads created {p.period} match the search"
+    summary = f"{count(len(found))} found among those created {p.period}"
 st.caption(
     summary
     + (
@@ -44,7 +50,7 @@ if searching and only_period:
     outside = len(analytics.search_leads(p.scoped, query)) - len(found)
     if outside:
         st.info(
-            f"{outside:,} more lead(s) match the search outside {p.period}: "
+            f"{count(outside)} more found outside {p.period}: "
             "turn off “Only the selected period” to see them.",
             icon="🔎",
         )
