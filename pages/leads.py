@@ -63,9 +63,11 @@ if len(found):
         st.caption("Select a row to see every field of that lead.")
     else:
         st.subheader("Lead details")
+        details = ui.lead_details(top.iloc[row], tz, region)
         st.dataframe(
-            ui.lead_details(top.iloc[row], tz, region),
+            details,
             hide_index=True,
+            height=(len(details) + 1) * 35 + 3,  # every field at once, no inner scrolling
             column_config={"field": "Field", "value": "Value"},
             key="leads_detail",
         )
