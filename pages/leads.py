@@ -76,7 +76,7 @@ elif searching and not outside:
     hidden = len(analytics.search_leads(p.data.leads, query))
     st.info(
         "No lead matches the search"
-        + (f" with the sidebar filters; {hidden:,} lead(s) match when they are cleared." if hidden else ".")
+        + (f" with the sidebar filters; {count(hidden)} found when they are cleared." if hidden else ".")
     )
 elif not searching:
     ui.no_leads_notice(p)

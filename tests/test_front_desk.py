@@ -16,7 +16,7 @@ from lib.contacts import display_phone, display_phones
 from lib.export import to_csv
 from lib.new_lead import check_phone, validate
 from lib.ui import lead_details
-from tests.conftest import lead_item, run_app
+from tests.conftest import STATUS, lead_item, run_app
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
@@ -302,3 +302,15 @@ def test_selecting_a_row_shows_the_leads_fields(serve_leads):
     assert details["Created"] == "2026-05-07 10:00 (Asia/Jerusalem)"  # as entered, Jerusalem time
     assert details["E-mail"] == "—"
     assert at.main.caption[-1].value == "Status history starts with the lead store (coming)."
+
+
+def test_a_search_hidden_by_another_sidebar_filter_says_so(serve_leads):
+    serve_leads([MAY, RECENT])
+    at = run_app("pages/leads.py", status=STATUS["converted"])  # a status neither lead has
+    search(at, "כהן ישראל")
+    assert not at.dataframe
+    # lead 1 matches once the sidebar filters (the status) are cleared
+    assert (
+        at.info[-1].value
+        == "No lead matches the search with the sidebar filters; 1 lead found when they are cleared."
+    )
