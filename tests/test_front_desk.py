@@ -143,18 +143,20 @@ def test_lead_details_lists_every_field_as_text():
             "created_at": pd.Timestamp("2026-05-07 07:00", tz="UTC"),  # 10:00 in Jerusalem (UTC+3)
             "owner": pd.NA,
             "price": 1500.0,
+            "score": 2.5,
         }
     )
     out = lead_details(lead, "Asia/Jerusalem", "IL")
     assert out.to_dict("list") == {
-        "field": ["Lead id", "Name", "Phone", "Created", "Owner", "Price"],
+        "field": ["Lead id", "Name", "Phone", "Created", "Owner", "Price", "score"],
         "value": [
             "7",
             "[x](https://example.com)",
             "054-723-4567 (+972547234567)",
             "2026-05-07 10:00 (Asia/Jerusalem)",
             "—",
-            "1500.0",
+            "1,500",
+            "2.50",
         ],
     }
 

@@ -134,13 +134,16 @@ FIELD_LABELS = {
 
 def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
     """One lead as a two-column `field`, `value` table of text: every field it has, times in the display
-    zone, the phone as people write it (and as stored, when that differs), empty values as "—"."""
+    zone, the phone as people write it (and as stored, when that differs), numbers with thousands
+    separators, empty values as "—"."""
     rows = []
     for column, value in lead.items():
         if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
             text = "—"
         elif isinstance(value, pd.Timestamp):
             text = f"{value.tz_convert(tz):%Y-%m-%d %H:%M} ({tz})" if value.tzinfo else f"{value}"
+        elif isinstance(value, float):
+            text = f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
         elif column == "phone":
             shown = display_phones(pd.Series([str(value)]), region).iloc[0]
             text = shown if shown == value else f"{shown} ({value})"
