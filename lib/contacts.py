@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 import phonenumbers
 
@@ -66,6 +68,30 @@ def normalize_phones(values: pd.Series, region: str = "IL") -> pd.Series:
     fast[slow] = [normalize_phone(v, region) for v in distinct[slow]]
     out = fast.array.take(codes, allow_fill=True)
     return pd.Series(out, index=values.index, dtype="string")
+
+
+@lru_cache(maxsize=100_000)
+def display_phone(value: str, region: str = "IL") -> str:
+    """How a stored phone reads: a number of `region`'s country in its national format (+972547234567 ->
+    054-723-4567), any other country's in the international one (+12125550123 -> +1 212-555-0123); text
+    that does not parse as a possible number is returned as it is."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    if number.country_code == phonenumbers.country_code_for_region(region):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def display_phones(values: pd.Series, region: str = "IL") -> pd.Series:
+    """`display_phone` over a column (strings; NA stays NA), each distinct value once."""
+    s = values.astype("string")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    shown = pd.array([display_phone(str(v), region) for v in uniques], dtype="string")
+    return pd.Series(shown.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
 def normalize_emails(values: pd.Series) -> pd.Series:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A phone number in international form (+972547234567, +1 212-555-0123): a + then digits, spaces and
+# dashes only. It calls no function and reads no cell, so it is left as typed, without an apostrophe.
+PHONE = re.compile(r"\+[0-9][0-9 \-]*[0-9]")
 
 
 def neutralize(value: object) -> object:
     """A text cell a spreadsheet would run as a formula (starts with = + - @, tab or CR) gets a leading
-    apostrophe, so it is shown as text; everything else is returned unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    apostrophe, so it is shown as text; a phone number in international form (`PHONE`) and everything
+    else is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PHONE.fullmatch(value):
         return "'" + value
     return value
 

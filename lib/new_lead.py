@@ -104,30 +104,75 @@ def apply_name_rule(name: str, first: str, last: str) -> tuple[str, str, str]:
 # -- validation ---------------------------------------------------------------------------------------
 
 
-def parse_phone(text: str, region: str) -> tuple[str | None, str | None]:
-    """(E.164, None) for a valid number in `region` (or an international one), else (None, message).
+@dataclass(frozen=True)
+class PhoneCheck:
+    """What a typed phone number is: `e164` is set when it can be sent; `error` when it cannot be a phone
+    number at all (refused); `warning` when it has a possible length but is not in a range the phone
+    library knows as allocated (sent only once the user confirms it: the library's ranges lag behind
+    the operators', and a real caller's number must never be unenterable)."""
+
+    e164: str | None = None
+    error: str | None = None
+    warning: str | None = None
+
+
+def check_phone(text: str, region: str) -> PhoneCheck:
+    """Check a typed phone number for `region` (or an international one with its +country code).
 
     Accepts 050-123-4567, 0501234567, (050) 123 4567, +972-50-123-4567, 972501234567, 00972501234567.
+    Valid (an allocated range): e164 only. Possible but not valid: e164 and a warning. Anything else
+    (054-123-45, 0000000000, 12): an error. "Possible" is phonenumbers' possible (a full number's length
+    for the country, not a local-only one), and the library has a way to write it (a formatting rule for
+    its leading digits and length): 054-123-4567 is, 050-234-56 (a digit missing) is not.
     """
     digits_only = "".join(c for c in text if unicodedata.category(c) != "Cf")
     if not _PHONE_CHARS.match(digits_only):
-        return None, "Use digits only (spaces, dashes, brackets and a leading + are fine)"
+        return PhoneCheck(error="Use digits only (spaces, dashes, brackets and a leading + are fine)")
     count = sum(c.isdigit() for c in digits_only)
     if count < 7:
-        return None, "Too short for a phone number"
+        return PhoneCheck(error="Too short for a phone number")
     if count > 15:
-        return None, "Too long for a phone number"
+        return PhoneCheck(error="Too long for a phone number")
     candidates = [digits_only]
     if digits_only.strip()[0].isdigit():
         candidates.append("+" + digits_only.strip())  # 972501234567: a country code without +
+    possible: phonenumbers.PhoneNumber | None = None
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
-    return None, f"Not a valid phone number in {region} or with a +country code: check the digits"
+            return PhoneCheck(e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        if possible is None and _possible(number):
+            possible = number
+    if possible is not None:
+        return PhoneCheck(
+            e164=phonenumbers.format_number(possible, phonenumbers.PhoneNumberFormat.E164),
+            warning="This number has the right length, but the phone library does not know its range as "
+            "in use: check the digits with the caller. If they are right, tick “Save anyway”.",
+        )
+    return PhoneCheck(error=f"Not a valid phone number in {region} or with a +country code: check the digits")
+
+
+def _possible(number: phonenumbers.PhoneNumber) -> bool:
+    if not number.national_number:
+        return False
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return False
+    # without a formatting rule for these digits the national format is the bare digits
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return any(not c.isdigit() for c in shown)
+
+
+def parse_phone(text: str, region: str) -> tuple[str | None, str | None]:
+    """(E.164, None) for a valid number in `region` (or an international one), else (None, message): the
+    strict check, without the "save anyway" of a possible number (see `check_phone`)."""
+    checked = check_phone(text, region)
+    if checked.error or checked.warning:
+        return None, checked.error or checked.warning
+    return checked.e164, None
 
 
 def parse_email(text: str) -> tuple[str | None, str | None]:
@@ -144,9 +189,11 @@ def validate(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Clean what was typed and check it: (lead, errors by field). Send the lead only if errors is empty.
 
-    Required: a full name or a first name, and a phone. The lead has every key of FIELDS: text fields
-    cleaned (None when empty), the name rule applied, the phone in E.164, the e-mail normalised,
-    is_subscriber a bool, status_id the exact string id (checked against `status_ids` when given).
+    Required: a full name or a first name, and a phone. A phone that is possible but not known to be in
+    use (`check_phone`'s warning) is accepted only when the form's `phone_confirmed` is true ("Save
+    anyway"); until then the warning is under errors["phone_confirmed"]. The lead has every key of
+    FIELDS: text fields cleaned (None when empty), the name rule applied, the phone in E.164, the e-mail
+    normalised, is_subscriber a bool, status_id the exact string id (checked against `status_ids` when given).
     """
     errors: dict[str, str] = {}
     raw = {
@@ -168,9 +215,13 @@ def validate(
     if not raw["phone"]:
         errors["phone"] = "Required: enter a phone number"
     elif "phone" not in errors:
-        phone, problem = parse_phone(raw["phone"], region)
-        if problem:
-            errors["phone"] = problem
+        checked = check_phone(raw["phone"], region)
+        if checked.error:
+            errors["phone"] = checked.error
+        elif checked.warning and not form.get("phone_confirmed"):
+            errors["phone_confirmed"] = checked.warning  # not sent until the user ticks "Save anyway"
+        else:
+            phone = checked.e164
 
     email: str | None = None
     if raw["email"] and "email" not in errors:
@@ -404,9 +455,11 @@ def _outbox_item(store: Store, item_id: int | None) -> OutboxItem | None:
 __all__ = [
     "FIELDS",
     "MAX_LENGTH",
+    "PhoneCheck",
     "Result",
     "active_statuses",
     "apply_name_rule",
+    "check_phone",
     "clean_text",
     "default_status",
     "explain",

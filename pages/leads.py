@@ -1,4 +1,5 @@
-"""Leads: the filtered leads as a searchable, sortable table with a CSV download."""
+"""Leads: the filtered leads as a searchable, sortable table with a CSV download; a search looks across
+all dates unless told to keep to the period; selecting a row shows every field of that lead."""
 
 import streamlit as st
 
@@ -7,20 +8,75 @@ from lib import analytics, ui
 MAX_ROWS = 10_000  # a browser table beyond this is slow to send and no one reads it; narrow instead
 
 p = ui.page()
+tz, region = p.settings.timezone, p.settings.phone_region
 st.title("Leads")
-query = st.text_input("Search", placeholder="Name, phone, e-mail, company or lead id", key="leads_search")
-found = analytics.search_leads(p.leads, query)
+search_col, period_col = st.columns([3, 1], vertical_alignment="bottom")
+query = search_col.text_input(
+    "Search", placeholder="Name, phone, e-mail, company or lead id", key="leads_search"
+)
+only_period = period_col.toggle(
+    "Only the selected period",
+    key="leads_only_period",
+    help="Off: a search looks at leads of every date (the sidebar's other filters still apply). "
+    "On: only at leads created in the selected period.",
+)
+searching = bool(query.strip())
+
+
+def count(n: int) -> str:
+    return f"{n:,} lead" + ("" if n == 1 else "s")
+
+
+across_dates = searching and not only_period
+found = analytics.search_leads(p.scoped if across_dates else p.leads, query)
 shown = min(len(found), MAX_ROWS)
+# The query itself is never put into Markdown: it is in the search box, as typed.
+if not searching:
+    summary = f"{count(len(found))} created {p.period}"
+elif across_dates:
+    summary = f"{count(len(found))} found, created at any date"
+else:
+    summary = f"{count(len(found))} found among those created {p.period}"
 st.caption(
-    f"{len(found):,} leads created {p.period}"
-    + (f" matching “{query}”" if query.strip() else "")
+    summary
     + (
         f"; showing the newest {shown:,} — narrow the filters or search to see the rest."
         if shown < len(found)
         else "."
     )
 )
+outside = 0
+if searching and only_period:
+    outside = len(analytics.search_leads(p.scoped, query)) - len(found)
+    if outside:
+        st.info(
+            f"{count(outside)} more found outside {p.period}: "
+            "turn off “Only the selected period” to see them.",
+            icon="🔎",
+        )
+
 if len(found):
-    ui.leads_table(analytics.newest(found, MAX_ROWS), p.settings.timezone, "leads")
-elif not ui.no_leads_notice(p):
-    st.info(f"No lead matches “{query}”.")
+    top = analytics.newest(found, MAX_ROWS)
+    table = ui.leads_table(top, tz, "leads", region=region, selectable=True)
+    row = ui.selected_row(table, "leads")
+    if row is None:
+        st.caption("Select a row to see every field of that lead.")
+    else:
+        st.subheader("Lead details")
+        details = ui.lead_details(top.iloc[row], tz, region)
+        st.dataframe(
+            details,
+            hide_index=True,
+            height=(len(details) + 1) * 35 + 3,  # every field at once, no inner scrolling
+            column_config={"field": "Field", "value": "Value"},
+            key="leads_detail",
+        )
+        st.caption("Status history starts with the lead store (coming).")
+elif searching and not outside:
+    hidden = len(analytics.search_leads(p.data.leads, query))
+    st.info(
+        "No lead matches the search"
+        + (f" with the sidebar filters; {count(hidden)} found when they are cleared." if hidden else ".")
+    )
+elif not searching:
+    ui.no_leads_notice(p)

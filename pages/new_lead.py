@@ -85,9 +85,6 @@ else:
         with left:
             name = st.text_input("Full name *", key=key + "name", placeholder="ישראל ישראלי")
             field_error("name")
-            email = st.text_input("E-mail", key=key + "email", placeholder="name@example.com")
-            field_error("email")
-        with right:
             phone = st.text_input(
                 "Phone *",
                 key=key + "phone",
@@ -96,6 +93,16 @@ else:
                 "or with its +country code; it is sent as +972…",
             )
             field_error("phone")
+            # a number of a possible length in a range the phone library does not know: sent once confirmed
+            # (the box stays while ticked, so an error in another field does not ask again)
+            phone_ok = False
+            if "phone_confirmed" in errors:
+                st.warning(errors["phone_confirmed"], icon="☎️")
+            if "phone_confirmed" in errors or state.get(key + "phone_confirmed"):
+                phone_ok = st.checkbox("Save anyway: the number is right", key=key + "phone_confirmed")
+        with right:
+            email = st.text_input("E-mail", key=key + "email", placeholder="name@example.com")
+            field_error("email")
             status_id = st.selectbox(
                 "Status",
                 status_ids,
@@ -141,6 +148,8 @@ else:
             "first_name": first_name,
             "last_name": last_name,
             "phone": phone,
+            # the confirmation holds only for the number it was given for
+            "phone_confirmed": phone_ok and state.get("nl_phone_warned") == phone,
             "email": email,
             "company": company,
             "owner": owner,
@@ -152,6 +161,8 @@ else:
         }
         lead, found_errors = new_lead.validate(form, s.phone_region, status_ids)
         state["nl_errors"] = found_errors
+        if "phone_confirmed" in found_errors:
+            state["nl_phone_warned"] = phone
         state.pop("nl_result", None)
         state.pop("nl_pending", None)
         if found_errors:

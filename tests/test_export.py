@@ -15,7 +15,10 @@ BOM = "\ufeff"
     [
         ("=1+2", "'=1+2"),
         ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
-        ("+972501234567", "'+972501234567"),
+        ("+972501234567", "+972501234567"),  # a phone in international form: no apostrophe
+        ("+1 212-555-0123", "+1 212-555-0123"),
+        ("+1+cmd", "'+1+cmd"),  # a + followed by more than digits, spaces and dashes is a formula
+        ("+2*3", "'+2*3"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
         ("\t=1+2", "'\t=1+2"),

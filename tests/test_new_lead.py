@@ -102,8 +102,8 @@ def test_israeli_numbers_in_every_common_form_are_sent_as_e164(typed, e164):
         ("050-234", "Too short"),
         ("050-234-567", "Not a valid phone number in IL"),  # a digit missing
         ("050-234-56789", "Not a valid phone number in IL"),  # a digit too many
-        ("052-123-4567", "Not a valid phone number in IL"),  # possible length, unallocated range
         ("0000000000", "Not a valid phone number in IL"),
+        ("+1 555 5555", "Not a valid phone number in IL"),  # a US number without its area code
         ("1234567890123456", "Too long"),
     ],
 )

@@ -71,7 +71,7 @@ def test_the_common_case_is_four_fields_and_a_button_with_the_default_status(ser
     assert "⏳ ממתין לחזרה" not in status.options  # the inactive status is not offered
     assert status.value == STATUSES[0]["id"]  # "💫 חדש" preselected, the exact string id
     labels = [e.label for e in flat(at.main) if getattr(e, "label", None)]
-    assert labels[:4] == ["Full name *", "E-mail", "Phone *", "Status"]
+    assert labels[:4] == ["Full name *", "Phone *", "E-mail", "Status"]  # phone second
     assert [e.label for e in at.expander] == [
         "More details: first and last name, company, owner, note",
         "Marketing: UTM source, medium, campaign, term, content",

@@ -8,17 +8,28 @@ import streamlit as st
 from lib import export
 from lib.analytics import UNASSIGNED
 from lib.config import Settings
+from lib.contacts import display_phones
 from lib.links import lead_url_template, lead_urls
 from lib.schema import EXTRA_DIMENSIONS
+from lib.ui.data import settings
 
 EAGER_CSV_ROWS = 2_000
 
 
 def table(
-    frame: pd.DataFrame, name: str, *, column_config: dict | None = None, height: int | None = None
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    column_config: dict | None = None,
+    height: int | None = None,
+    selectable: bool = False,
 ) -> None:
-    """A table with a CSV download of exactly what it shows (formula-like cells neutralised)."""
-    st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto")
+    """A table with a CSV download of exactly what it shows (formula-like cells neutralised). A
+    `selectable` table lets the user pick one row: `selected_row(frame, name)` says which."""
+    select = {}
+    if selectable:
+        select = {"key": _selection_key(frame, name), "on_select": "rerun", "selection_mode": "single-row"}
+    st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto", **select)
     # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
     st.download_button(
         "Download CSV",
@@ -28,6 +39,21 @@ def table(
         icon="⬇️",
         key=f"csv_{name}",
     )
+
+
+def _selection_key(frame: pd.DataFrame, name: str) -> str:
+    """The selectable table's widget key, new whenever its rows change: a selection never moves on to
+    another row that took the selected one's place."""
+    rows = frame["lead_id"] if "lead_id" in frame.columns else frame.index.to_series()
+    fingerprint = int(pd.util.hash_pandas_object(rows.astype("string"), index=False).sum()) % 10**12
+    return f"table_{name}_{len(frame)}_{fingerprint}"
+
+
+def selected_row(frame: pd.DataFrame, name: str) -> int | None:
+    """The position (in `frame`) of the row selected in the selectable table `name` showing `frame`."""
+    state = st.session_state.get(_selection_key(frame, name))
+    rows = state["selection"]["rows"] if state else []
+    return rows[0] if rows and 0 <= rows[0] < len(frame) else None
 
 
 def extra_dimensions(leads: pd.DataFrame) -> dict[str, str]:
@@ -58,11 +84,15 @@ def leads_table(
     extra: list[str] | None = None,
     columns: list[str] | None = None,
     lead_url: str | None = None,
+    region: str | None = None,
+    selectable: bool = False,
 ) -> pd.DataFrame:
     """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
     what it showed. `columns` replaces the default columns and order (LEAD_TABLE_COLUMNS), `extra` and
     the connector's dimensions follow; `lead_url` (a template with `{id}`, see lib.links) adds a last
-    column `crm_link` linking each lead to its page in the CRM."""
+    column `crm_link` linking each lead to its page in the CRM. Phones read as people write them: national
+    format for `region`'s numbers (default the settings' phone region), international for others.
+    `selectable`: see `table`."""
     extra = [*(extra or []), *extra_dimensions(leads).values()]
     columns = [c for c in dict.fromkeys([*(columns or LEAD_TABLE_COLUMNS), *extra]) if c in leads.columns]
     shown = leads[columns]
@@ -85,7 +115,9 @@ def leads_table(
         "crm_link": st.column_config.LinkColumn("In the CRM", display_text="Open in CRM"),
         **{col: st.column_config.TextColumn(label) for col, label in EXTRA_DIMENSIONS.items()},
     }
-    table(shown, name, column_config=config)
+    if "phone" in columns:
+        shown = shown.assign(phone=display_phones(shown["phone"], region or settings().phone_region))
+    table(shown, name, column_config=config, selectable=selectable)
     return shown
 
 
@@ -97,3 +129,50 @@ def stale_table(stale: pd.DataFrame, settings: Settings, name: str) -> pd.DataFr
     return leads_table(
         stale, settings.timezone, name, columns=STALE_TABLE_COLUMNS, lead_url=lead_url_template(settings)
     )
+
+
+FIELD_LABELS = {
+    "lead_id": "Lead id",
+    "name": "Name",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "phone": "Phone",
+    "email": "E-mail",
+    "company": "Company",
+    "owner": "Owner",
+    "status": "Status",
+    "status_id": "Status id",
+    "created_at": "Created",
+    "updated_at": "Updated",
+    "closed_at": "Closed",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_term": "utm_term",
+    "utm_content": "utm_content",
+    "referrer": "Referrer",
+    "landing_page": "Landing page",
+    "price": "Price",
+    **EXTRA_DIMENSIONS,
+}
+
+
+def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
+    """One lead as a two-column `field`, `value` table of text: every field it has, times in the display
+    zone, the phone as people write it (and as stored, when that differs), numbers with thousands
+    separators, empty values as "—"."""
+    rows = []
+    for column, value in lead.items():
+        if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+            text = "—"
+        elif isinstance(value, pd.Timestamp):
+            text = f"{value.tz_convert(tz):%Y-%m-%d %H:%M} ({tz})" if value.tzinfo else f"{value}"
+        elif isinstance(value, float):
+            text = f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+        elif column == "phone":
+            shown = display_phones(pd.Series([str(value)]), region).iloc[0]
+            text = shown if shown == value else f"{shown} ({value})"
+        else:
+            text = str(value)
+        rows.append((FIELD_LABELS.get(str(column), str(column)), text))
+    return pd.DataFrame(rows, columns=["field", "value"]).astype("string")

@@ -77,15 +77,13 @@ def test_enter_a_lead_and_find_it_on_the_leads_page(page, crm, crm_app):
     search = page.get_by_role("textbox", name="Search")
     search.fill("ישראלה בדיקה")
     search.press("Enter")
-    expect(page.get_by_text(re.compile(r"^1 leads created .* matching “ישראלה בדיקה”"))).to_be_visible(
-        timeout=30_000
-    )
+    expect(page.get_by_text("1 lead found, created at any date.")).to_be_visible(timeout=30_000)
     grid = page.locator('[data-testid="stDataFrame"]')
     expect(grid).to_be_visible()
     # the grid draws on a canvas; its accessible copy holds the cells (the visible columns only)
     cells = grid.locator('[role="gridcell"]')
     expect(cells.filter(has_text=re.compile(r"^ישראלה בדיקה$"))).to_have_count(1, timeout=30_000)
-    expect(cells.filter(has_text=re.compile(r"^\+972531234567$"))).to_have_count(1)
+    expect(cells.filter(has_text=re.compile(r"^053-123-4567$"))).to_have_count(1)  # sent as +972531234567
 
 
 def test_a_double_click_creates_exactly_one_lead(page, crm, crm_app):
