@@ -112,6 +112,8 @@ def in_period(leads: pd.DataFrame, start: date | None, end: date | None, tz: str
 
 DATE_PRESETS = (
     "Today",
+    "This week",
+    "Last week",
     "Last 7 days",
     "Last 30 days",
     "Last 90 days",
@@ -125,9 +127,14 @@ DATE_PRESETS = (
 
 def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
     """The whole days a date preset covers, relative to `today` (in the display zone); "All time" and
-    "Custom" give (None, None)."""
+    "Custom" give (None, None). Weeks are Israeli weeks: Sunday to Saturday."""
     if preset == "Today":
         return today, today
+    sunday = today - timedelta(days=(today.weekday() + 1) % 7)  # weekday(): Monday 0 .. Sunday 6
+    if preset == "This week":
+        return sunday, today
+    if preset == "Last week":
+        return sunday - timedelta(days=7), sunday - timedelta(days=1)
     if preset.startswith("Last ") and preset.endswith(" days"):
         days = int(preset.split()[1])
         return today - timedelta(days=days - 1), today

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import streamlit as st
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+    """The one percent format: one decimal, e.g. '12.0%'; '—' when there is no value."""
+    if value is None or pd.isna(value):
+        return "—"
+    text = f"{value:.1%}"
+    return "0.0%" if text == "-0.0%" else text
 
 
-def change(now: int, before: int) -> str:
-    """'+12 (+8.5%)': a metric's change against the previous period (no percentage when `before` is 0)."""
+def change(now: int, before: int | None) -> str | None:
+    """'+12 (+8.5%)': a metric's change against the previous period (no percentage when `before` is 0);
+    '0' when nothing changed; None when there is nothing to compare with."""
+    if before is None or now is None:
+        return None
     diff = now - before
+    if diff == 0:
+        return "0"
     if before:
         return f"{diff:+,} ({diff / before:+.1%})"
     return f"{diff:+,}"
 
 
 def points_change(now: float | None, before: float | None) -> str | None:
-    """The change of a rate in percentage points, e.g. '+1.2 pp'."""
+    """The change of a rate in percentage points, e.g. '+1.2 pp'; '0.0 pp' when it rounds to nothing."""
     if now is None or before is None or pd.isna(now) or pd.isna(before):
         return None
-    return f"{(now - before) * 100:+.1f} pp"
+    text = f"{(now - before) * 100:+.1f} pp"
+    return "0.0 pp" if text in ("+0.0 pp", "-0.0 pp") else text
+
+
+def delta_look(delta: str | None, color: str = "normal") -> dict:
+    """``st.metric`` keyword arguments for a delta from `change`/`points_change`: a zero change is grey
+    and has no arrow (neutral), any other keeps `color` ("normal", "inverse" or "off")."""
+    if delta is not None and not delta.startswith(("+", "-")):
+        return {"delta_color": "off", "delta_arrow": "off"}
+    return {"delta_color": color}
 
 
 RATE_COLUMNS = {
@@ -32,3 +53,73 @@ RATE_COLUMNS = {
     "share": st.column_config.NumberColumn("Share of leads", format="percent"),
     "junk_rate": st.column_config.NumberColumn("Junk rate", format="percent"),
 }
+
+
+# -- the Overview's period comparison, in words ------------------------------------------------------
+
+
+def _days(n: int) -> str:
+    return f"{n:,} day" if n == 1 else f"{n:,} days"
+
+
+def _clock(instant: datetime, tz: str) -> str:
+    return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def _span(first: date, last: date) -> str:
+    if first == last:
+        return f"{first:%d %b %Y}"
+    if first.year != last.year:
+        return f"{first:%d %b %Y} – {last:%d %b %Y}"
+    return f"{first:%d %b} – {last:%d %b %Y}"
+
+
+def comparison_note(kpi: dict, start: date, end: date, tz: str, now: datetime) -> str:
+    """What the period is compared with, in one sentence (from ``analytics.period_kpis``)."""
+    if kpi["prev_start"] is None:
+        return f"All leads, {_span(start, end)}: there is no earlier period to compare with."
+    days, prev = kpi["days"], _span(kpi["prev_start"], kpi["prev_end"])
+    if not kpi["partial"]:
+        return (
+            f"Leads created {_span(start, end)} ({_days(days)}), compared with the {_days(days)} before "
+            f"({prev})."
+        )
+    until = _clock(kpi["period_to"], tz)
+    if days == 1 and start == now.astimezone(ZoneInfo(tz)).date():
+        return f"Today until {until} ({tz}), compared with yesterday ({prev}) until the same time."
+    return (
+        f"Leads created {_span(start, end)} until {until} ({tz}), {_days(days)} so far, compared with "
+        f"{prev} until {until} on {kpi['prev_end']:%d %b}: the same part of the {_days(days)} before."
+    )
+
+
+def conversion_note(kpi: dict) -> str:
+    """How many of the period's leads are customers so far, and the previous period's at the same age."""
+    n, conv = kpi["leads"], kpi["converted"]
+    text = (
+        f"Of the {n:,} leads created in the period, {conv:,} are customers so far: "
+        f"{percent(kpi['conversion_rate'])} of those that are not junk."
+    )
+    if kpi["leads_prev"] is not None:
+        text += (
+            f" The previous period's {kpi['leads_prev']:,} leads at the same age: {kpi['converted_prev']:,} "
+            f"customers, {percent(kpi['conversion_rate_prev'])}."
+        )
+    return text
+
+
+def maturing_note(kpi: dict) -> str | None:
+    """Says that recent leads have not had time to convert yet (None when that does not matter)."""
+    parts = []
+    if kpi["maturing"] and kpi["days_to_win"]:
+        parts.append(
+            f"Recent leads are still maturing: {kpi['maturing']:,} of the period's {kpi['leads']:,} leads "
+            f"are under {_days(kpi['days_to_win'])} old (half of all customers are won within "
+            f"{_days(kpi['days_to_win'])} of coming in)."
+        )
+    if kpi["unsure_prev"]:
+        parts.append(
+            f"For {kpi['unsure_prev']:,} of the previous period's customers the CRM gives no close date, so "
+            "their conversion at the same age cannot be measured: the change is shown without colour."
+        )
+    return " ".join(parts) or None
