@@ -9,8 +9,9 @@ p = ui.page()
 tz = p.settings.timezone
 
 st.title("Overview")
+prev_start = analytics.previous_start(ui.chosen_preset(), p.start, p.end)
 kpi = analytics.period_kpis(
-    p.scoped, p.statuses, p.start, p.end, tz, now=p.now, compare=p.filter.start is not None
+    p.scoped, p.statuses, p.start, p.end, tz, now=p.now, compare=prev_start is not None, prev_start=prev_start
 )
 st.caption(ui.comparison_note(kpi, p.start, p.end, tz, p.now))
 
@@ -29,9 +30,7 @@ won_col.metric(
     "Customers won",
     f"{kpi['won']:,}",
     delta,
-    help="Leads that became customers in the period, whenever they came in, by the date they closed "
-    "(the CRM's closed date; where the CRM gives none, the date the lead was last updated is the best "
-    f"available stamp — {kpi['won_by_update']:,} of these)",
+    help=ui.won_help(kpi),
     border=True,
     **ui.delta_look(delta),
 )
@@ -40,10 +39,7 @@ rate_col.metric(
     "Converted so far",
     ui.percent(kpi["conversion_rate"]),
     delta,
-    help="Of the leads created in the period, the share that are customers so far: customers ÷ (leads − "
-    "junk). The previous period's leads are measured at the same age: they count as customers only if they "
-    "were won by the same time of day "
-    f"{kpi['days']:,} day{'s' if kpi['days'] != 1 else ''} ago",
+    help=ui.conversion_help(kpi),
     border=True,
     **ui.delta_look(delta, "normal" if kpi["same_age"] else "off"),
 )

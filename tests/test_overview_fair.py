@@ -151,6 +151,71 @@ def test_all_time_has_no_comparison():
     )
 
 
+@pytest.mark.parametrize(
+    ("preset", "start", "end", "expected"),
+    [
+        ("This week", date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 15)),  # Sun-Mon: last Sunday
+        ("Last week", date(2026, 11, 15), date(2026, 11, 21), date(2026, 11, 8)),
+        ("This month", date(2026, 11, 1), date(2026, 11, 23), date(2026, 10, 1)),
+        ("Last month", date(2026, 10, 1), date(2026, 10, 31), date(2026, 9, 1)),
+        ("This quarter", date(2026, 10, 1), date(2026, 11, 23), date(2026, 7, 1)),
+        ("Last 7 days", date(2026, 11, 17), date(2026, 11, 23), date(2026, 11, 10)),  # the 7 days before
+        ("Today", date(2026, 11, 23), date(2026, 11, 23), date(2026, 11, 22)),
+        ("Custom", date(2026, 11, 1), date(2026, 11, 10), date(2026, 10, 22)),  # 10 days: 22..31 Oct
+        ("All time", date(2026, 6, 1), date(2026, 11, 23), None),
+    ],
+)
+def test_previous_period_of_each_preset(preset, start, end, expected):
+    assert A.previous_start(preset, start, end) == expected
+
+
+def test_this_week_is_compared_with_the_same_part_of_last_week():
+    # Mon 23 Nov 2026 at 08:50: this week is Sun 22 .. Mon 23 until 08:50; last week's same part is
+    # Sun 15 .. Mon 16 until 08:50 (not Fri 20 .. Sat 21, the 2 days just before).
+    leads = make_leads(
+        [
+            {"status_id": "s_new", "created_at": "2026-11-22T12:00:00+02:00"},  # this week
+            {"status_id": "s_new", "created_at": "2026-11-15T12:00:00+02:00"},  # last week's Sunday
+            {"status_id": "s_new", "created_at": "2026-11-16T08:00:00+02:00"},  # last Monday before 08:50
+            {"status_id": "s_new", "created_at": "2026-11-16T09:00:00+02:00"},  # last Monday after 08:50
+            {"status_id": "s_new", "created_at": "2026-11-20T12:00:00+02:00"},  # Friday: outside both
+        ]
+    )
+    now = utc("2026-11-23T08:50:00+02:00")
+    start, end = A.preset_range("This week", date(2026, 11, 23))
+    k = A.period_kpis(
+        leads, STATUSES, start, end, TZ, now=now, prev_start=A.previous_start("This week", start, end)
+    )
+    assert (k["leads"], k["leads_prev"]) == (1, 2)
+    assert (k["prev_start"], k["prev_end"], k["shift_days"]) == (date(2026, 11, 15), date(2026, 11, 16), 7)
+    assert k["prev_partial"]
+    assert ui.comparison_note(k, start, end, TZ, now) == (
+        "Leads created 22 Nov – 23 Nov 2026 until 08:50 (Asia/Jerusalem), compared with the same part of the "
+        "previous period: 15 Nov – 16 Nov 2026 until 08:50."
+    )
+
+
+def test_this_month_on_the_31st_is_compared_with_the_whole_of_february():
+    # 31 Mar 2026 10:00 (+03:00): this month is 1..31 Mar until 10:00. The previous month starts 1 Feb,
+    # S = 28 days before 1 Mar; now - S is 3 Mar 10:00, after February's end, so the whole of February
+    # (28 days) is the comparison.
+    leads = make_leads(
+        [
+            {"status_id": "s_new", "created_at": "2026-03-05T12:00:00+02:00"},  # this month
+            {"status_id": "s_new", "created_at": "2026-02-28T23:00:00+02:00"},  # February's last hour
+            {"status_id": "s_new", "created_at": "2026-01-31T12:00:00+02:00"},  # January: outside
+        ]
+    )
+    now = utc("2026-03-31T10:00:00+03:00")
+    start, end = date(2026, 3, 1), date(2026, 3, 31)
+    k = A.period_kpis(leads, STATUSES, start, end, TZ, now=now, prev_start=date(2026, 2, 1))
+    assert (k["leads"], k["leads_prev"], k["shift_days"], k["prev_partial"]) == (1, 1, 28, False)
+    assert (k["prev_start"], k["prev_end"]) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert ui.comparison_note(k, start, end, TZ, now).endswith(
+        "compared with the whole of 01 Feb – 28 Feb 2026."
+    )
+
+
 # ---------------------------------------------------------------- formats and presets
 
 

@@ -62,6 +62,7 @@ from lib.analytics.periods import (
     DATE_PRESETS,
     in_period,
     preset_range,
+    previous_start,
 )
 from lib.analytics.search import (
     search_leads,
@@ -123,6 +124,7 @@ __all__ = [
     "open_lead_ages",
     "period_kpis",
     "preset_range",
+    "previous_start",
     "referrer_host",
     "search_leads",
     "stale_leads",

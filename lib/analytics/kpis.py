@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analytics._base import _DAY_NS, _JUNK, _NAT, _WON, _lead_roles, _ns
-from lib.analytics.periods import _midnight_utc
+from lib.analytics.periods import _local_date, _midnight_utc
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -47,13 +47,17 @@ def period_kpis(
     tz: str,
     now: datetime | None = None,
     compare: bool = True,
+    prev_start: date | None = None,
 ) -> dict:
     """Headline numbers for the days ``start..end`` in ``tz`` up to ``now``, and for the previous period.
 
     The period runs from ``start``'s midnight to the end of ``end`` or to ``now``, whichever comes first
-    (``partial`` is True when ``now`` cuts it). The previous period is the ``L`` whole days before it, cut
-    at the same wall-clock time when this one is partial: "today until 08:50" against "yesterday until
-    08:50". With ``compare=False`` (all time) every ``*_prev`` value and the previous bounds are None.
+    (``partial`` is True when ``now`` cuts it). The previous period starts on ``prev_start`` (default: the
+    ``L`` whole days before, ``start − L``; ``periods.previous_start`` gives the previous calendar week,
+    month or quarter) and ends where this one starts or, when this one is partial, at the same wall-clock
+    time ``S = start − prev_start`` days before now: "today until 08:50" against "yesterday until 08:50",
+    "this month until the 23rd 08:50" against "last month until the 23rd 08:50". With ``compare=False``
+    (all time) every ``*_prev`` value and the previous bounds are None.
 
     A lead's win time is its ``closed_at``; a won lead without one uses ``updated_at`` (its status has not
     changed since, so it was won by then at the latest).
@@ -61,7 +65,7 @@ def period_kpis(
     Keys (each also with the suffix ``_prev`` for the previous period):
     ``leads`` created in the period; ``won`` customers won in the period (won now, win time in the period,
     created at any time); ``converted`` leads created in the period that are customers so far; for the
-    previous period, those won by ``as_of_prev`` = now − L at the same wall-clock time, i.e. each previous
+    previous period, those won by ``as_of_prev`` = now − S at the same wall-clock time, i.e. each previous
     lead is judged at the same age this period's leads have now; ``junk`` created in the period and junk
     now; ``conversion_rate = converted / (leads − junk)``; ``junk_rate = junk / leads`` (rates None when
     their denominator is 0).
@@ -69,7 +73,8 @@ def period_kpis(
     leads won now whose win time is unknown and may be after ``as_of_prev``, so the same-age measure cannot
     tell); ``same_age`` (comparing, and ``unsure_prev`` is 0); ``days_to_win`` (half of all customers in
     ``leads`` were won within this many days of coming in; None without data); ``maturing`` (leads of the
-    period younger than ``days_to_win`` now); ``partial``; ``days`` (L); ``period_from``/``period_to`` and
+    period younger than ``days_to_win`` now); ``partial``; ``days`` (L); ``shift_days`` (S);
+    ``prev_partial`` (the previous period is cut before its end); ``period_from``/``period_to`` and
     ``prev_from``/``prev_to`` (UTC datetimes bounding each period, end exclusive); ``as_of_prev``;
     ``prev_start``/``prev_end`` (the previous period's days)."""
     days = (end - start).days + 1
@@ -78,11 +83,14 @@ def period_kpis(
     now_ns = full_hi if now is None else pd.Timestamp(now).as_unit("ns").value
     hi = max(lo, min(full_hi, now_ns))
     partial = now_ns < full_hi
-    prev_lo = _midnight_utc(start - timedelta(days=days), tz)
-    # The same wall-clock time L days ago: the previous period's leads are judged as they stood then.
-    wall = pd.Timestamp(now_ns, tz="UTC").tz_convert(tz).tz_localize(None) - pd.Timedelta(days=days)
+    prev_start = start - timedelta(days=days) if prev_start is None else min(prev_start, start)
+    shift = (start - prev_start).days
+    prev_lo = _midnight_utc(prev_start, tz)
+    # The same wall-clock time S days ago: the previous period's leads are judged as they stood then.
+    wall = pd.Timestamp(now_ns, tz="UTC").tz_convert(tz).tz_localize(None) - pd.Timedelta(days=shift)
     then = min(now_ns, _local_ns(wall, tz))
     prev_hi = max(prev_lo, min(lo, then)) if partial else lo
+    prev_end = max(prev_start, _local_date(prev_hi - 1, tz))
 
     created = _ns(leads["created_at"])
     updated = _ns(leads["updated_at"])
@@ -123,10 +131,12 @@ def period_kpis(
     out["days_to_win"] = days_to_win
     out["partial"] = partial
     out["days"] = days
+    out["shift_days"] = shift if compare else None
+    out["prev_partial"] = compare and prev_hi < lo
     out["period_from"], out["period_to"] = _instant(lo), _instant(hi)
     out["prev_from"] = _instant(prev_lo) if compare else None
     out["prev_to"] = _instant(prev_hi) if compare else None
     out["as_of_prev"] = _instant(then) if compare else None
-    out["prev_start"] = start - timedelta(days=days) if compare else None
-    out["prev_end"] = (end - timedelta(days=days)) if compare else None
+    out["prev_start"] = prev_start if compare else None
+    out["prev_end"] = prev_end if compare else None
     return out

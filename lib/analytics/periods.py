@@ -146,3 +146,19 @@ def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
     if preset == "This quarter":
         return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today
     return None, None
+
+
+def previous_start(preset: str, start: date, end: date) -> date | None:
+    """The first day of the period that ``start..end`` (chosen with ``preset``) is compared with: the
+    previous calendar week, month or quarter for the calendar presets, otherwise the same number of days
+    just before; None for "All time", which has nothing to compare with."""
+    if preset == "All time":
+        return None
+    if preset in ("This week", "Last week"):
+        return start - timedelta(days=7)
+    before = start - timedelta(days=1)
+    if preset in ("This month", "Last month"):
+        return before.replace(day=1)
+    if preset == "This quarter":
+        return date(before.year, 3 * ((before.month - 1) // 3) + 1, 1)
+    return start - timedelta(days=(end - start).days + 1)

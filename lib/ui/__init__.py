@@ -23,6 +23,7 @@ from lib.ui.data import (
 )
 from lib.ui.filters import (
     DEFAULT_PRESET,
+    chosen_preset,
     filters_from_url,
     period_label,
     period_of,
@@ -33,11 +34,13 @@ from lib.ui.formatting import (
     RATE_COLUMNS,
     change,
     comparison_note,
+    conversion_help,
     conversion_note,
     delta_look,
     maturing_note,
     percent,
     points_change,
+    won_help,
 )
 from lib.ui.navigation import (
     NAVIGATION,
@@ -68,7 +71,9 @@ __all__ = [
     "Page",
     "catalogue",
     "change",
+    "chosen_preset",
     "comparison_note",
+    "conversion_help",
     "conversion_note",
     "delta_look",
     "extra_dimensions",
@@ -94,4 +99,5 @@ __all__ = [
     "table",
     "today",
     "user_aliases",
+    "won_help",
 ]

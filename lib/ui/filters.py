@@ -146,6 +146,11 @@ def sidebar_filters(s: Settings, data: LoadedData, aliases: dict | None = None) 
     )
 
 
+def chosen_preset() -> str:
+    """The date preset chosen in the sidebar ("Custom" for picked dates)."""
+    return st.session_state.get("filters", {}).get("preset", DEFAULT_PRESET)
+
+
 def period_of(f: analytics.LeadFilter, leads: pd.DataFrame, tz: str) -> tuple[date, date]:
     """Concrete first and last day of the selection ("All time" runs from the first lead to today)."""
     end = f.end or today(tz)

@@ -78,18 +78,44 @@ def comparison_note(kpi: dict, start: date, end: date, tz: str, now: datetime) -
     """What the period is compared with, in one sentence (from ``analytics.period_kpis``)."""
     if kpi["prev_start"] is None:
         return f"All leads, {_span(start, end)}: there is no earlier period to compare with."
-    days, prev = kpi["days"], _span(kpi["prev_start"], kpi["prev_end"])
+    prev = _span(kpi["prev_start"], kpi["prev_end"])
     if not kpi["partial"]:
+        prev_days = (kpi["prev_end"] - kpi["prev_start"]).days + 1
         return (
-            f"Leads created {_span(start, end)} ({_days(days)}), compared with the {_days(days)} before "
-            f"({prev})."
+            f"Leads created {_span(start, end)} ({_days(kpi['days'])}), compared with {prev} "
+            f"({_days(prev_days)})."
         )
     until = _clock(kpi["period_to"], tz)
-    if days == 1 and start == now.astimezone(ZoneInfo(tz)).date():
+    if kpi["days"] == 1 and kpi["shift_days"] == 1 and start == now.astimezone(ZoneInfo(tz)).date():
         return f"Today until {until} ({tz}), compared with yesterday ({prev}) until the same time."
+    if kpi["prev_partial"]:
+        return (
+            f"Leads created {_span(start, end)} until {until} ({tz}), compared with the same part of the "
+            f"previous period: {prev} until {_clock(kpi['prev_to'], tz)}."
+        )
+    return f"Leads created {_span(start, end)} until {until} ({tz}), compared with the whole of {prev}."
+
+
+def conversion_help(kpi: dict) -> str:
+    """The help text of the "Converted so far" metric: what it counts and how the comparison is fair."""
+    text = (
+        "Of the leads created in the period, the share that are customers so far: customers ÷ (leads − junk)."
+    )
+    if kpi["shift_days"]:
+        text += (
+            " The previous period's leads are measured at the same age: each counts as a customer only if it"
+            f" was won by this time {_days(kpi['shift_days'])} ago (by the CRM's closed date; a customer"
+            " without one counts only if it was last updated by then)."
+        )
+    return text
+
+
+def won_help(kpi: dict) -> str:
+    """The help text of the "Customers won" metric."""
     return (
-        f"Leads created {_span(start, end)} until {until} ({tz}), {_days(days)} so far, compared with "
-        f"{prev} until {until} on {kpi['prev_end']:%d %b}: the same part of the {_days(days)} before."
+        "Leads that became customers in the period, whenever they came in, counted on the date they closed"
+        " (the CRM's closed date; where the CRM gives none, the date the lead was last updated is the best"
+        f" available stamp: {kpi['won_by_update']:,} of these {kpi['won']:,})."
     )
 
 
