@@ -162,6 +162,8 @@ def period_of(f: analytics.LeadFilter, leads: pd.DataFrame, tz: str) -> tuple[da
 
 
 def period_label(start: date, end: date) -> str:
+    if start == end:  # one day: "23 Nov 2026", not "23 Nov – 23 Nov 2026"
+        return f"{start:%d %b %Y}"
     return (
         f"{start:%d %b %Y} – {end:%d %b %Y}" if start.year != end.year else f"{start:%d %b} – {end:%d %b %Y}"
     )

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from lib.ui.filters import period_label
+
 
 def percent(value: float | None) -> str:
     """The one percent format: one decimal, e.g. '12.0%'; '—' when there is no value."""
@@ -66,23 +68,15 @@ def _clock(instant: datetime, tz: str) -> str:
     return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
 
-def _span(first: date, last: date) -> str:
-    if first == last:
-        return f"{first:%d %b %Y}"
-    if first.year != last.year:
-        return f"{first:%d %b %Y} – {last:%d %b %Y}"
-    return f"{first:%d %b} – {last:%d %b %Y}"
-
-
 def comparison_note(kpi: dict, start: date, end: date, tz: str, now: datetime) -> str:
     """What the period is compared with, in one sentence (from ``analytics.period_kpis``)."""
     if kpi["prev_start"] is None:
-        return f"All leads, {_span(start, end)}: there is no earlier period to compare with."
-    prev = _span(kpi["prev_start"], kpi["prev_end"])
+        return f"All leads, {period_label(start, end)}: there is no earlier period to compare with."
+    prev = period_label(kpi["prev_start"], kpi["prev_end"])
     if not kpi["partial"]:
         prev_days = (kpi["prev_end"] - kpi["prev_start"]).days + 1
         return (
-            f"Leads created {_span(start, end)} ({_days(kpi['days'])}), compared with {prev} "
+            f"Leads created {period_label(start, end)} ({_days(kpi['days'])}), compared with {prev} "
             f"({_days(prev_days)})."
         )
     until = _clock(kpi["period_to"], tz)
@@ -90,10 +84,12 @@ def comparison_note(kpi: dict, start: date, end: date, tz: str, now: datetime) -
         return f"Today until {until} ({tz}), compared with yesterday ({prev}) until the same time."
     if kpi["prev_partial"]:
         return (
-            f"Leads created {_span(start, end)} until {until} ({tz}), compared with the same part of the "
-            f"previous period: {prev} until {_clock(kpi['prev_to'], tz)}."
+            f"Leads created {period_label(start, end)} until {until} ({tz}), compared with the same part of "
+            f"the previous period: {prev} until {_clock(kpi['prev_to'], tz)}."
         )
-    return f"Leads created {_span(start, end)} until {until} ({tz}), compared with the whole of {prev}."
+    return (
+        f"Leads created {period_label(start, end)} until {until} ({tz}), compared with the whole of {prev}."
+    )
 
 
 def conversion_help(kpi: dict) -> str:
