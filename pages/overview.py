@@ -27,7 +27,7 @@ leads_col.metric(
 )
 delta = ui.change(kpi["won"], kpi["won_prev"])
 won_col.metric(
-    "Customers won",
+    "Became customers",
     f"{kpi['won']:,}",
     delta,
     help=ui.won_help(kpi),
@@ -36,7 +36,7 @@ won_col.metric(
 )
 delta = ui.points_change(kpi["conversion_rate"], kpi["conversion_rate_prev"])
 rate_col.metric(
-    "Converted so far",
+    "Conversion rate",
     ui.percent(kpi["conversion_rate"]),
     delta,
     help=ui.conversion_help(kpi),

@@ -273,7 +273,7 @@ def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
-# (LEADS_NOW, items as (status, days_ago, local time), expected Leads / Customers won / Converted so far,
+# (LEADS_NOW, items as (status, days_ago, local time), expected Leads / Became customers / Conversion rate,
 #  the caption's clock). lead_item marks a lead updated when it was created: a won lead is dated by that.
 CASES = [
     pytest.param(
@@ -285,7 +285,7 @@ CASES = [
             ("new", 1, "12:00:00"),
         ],
         # today 00:00-00:30: 1 lead, won; yesterday 00:00-00:30: 1 lead (00:20), not won
-        {"Leads": ("1", "0"), "Customers won": ("1", "+1"), "Converted so far": ("100.0%", "+100.0 pp")},
+        {"Leads": ("1", "0"), "Became customers": ("1", "+1"), "Conversion rate": ("100.0%", "+100.0 pp")},
         "00:30",
         id="00:30",
     ),
@@ -300,8 +300,8 @@ CASES = [
         # today: 1 lead, none won; yesterday until 09:59: 2 (09:00 won, 09:58): 1 / 2 = 50 %
         {
             "Leads": ("1", "-1 (-50.0%)"),
-            "Customers won": ("0", "-1 (-100.0%)"),
-            "Converted so far": ("0.0%", "-50.0 pp"),
+            "Became customers": ("0", "-1 (-100.0%)"),
+            "Conversion rate": ("0.0%", "-50.0 pp"),
         },
         "09:59",
         id="09:59",
@@ -315,7 +315,11 @@ CASES = [
             ("new", 1, "23:59:30"),
         ],
         # today: 2 leads (1 junk); yesterday until 23:59: 1 (23:59:30 is after the cut); no customers
-        {"Leads": ("2", "+1 (+100.0%)"), "Customers won": ("0", "0"), "Converted so far": ("0.0%", "0.0 pp")},
+        {
+            "Leads": ("2", "+1 (+100.0%)"),
+            "Became customers": ("0", "0"),
+            "Conversion rate": ("0.0%", "0.0 pp"),
+        },
         "23:59",
         id="23:59",
     ),
@@ -331,8 +335,8 @@ CASES = [
         # today: 1 lead, won; yesterday until 09:59: 2, one won (09:58): 100 % against 50 %
         {
             "Leads": ("1", "-1 (-50.0%)"),
-            "Customers won": ("1", "0"),
-            "Converted so far": ("100.0%", "+50.0 pp"),
+            "Became customers": ("1", "0"),
+            "Conversion rate": ("100.0%", "+50.0 pp"),
         },
         "09:59",
         id="dst-spring-09:59",
@@ -340,7 +344,7 @@ CASES = [
     pytest.param(
         "2026-03-27T00:30:00+02:00",  # before the jump
         [("new", 0, "00:10:00"), ("new", 1, "00:20:00"), ("new", 1, "00:31:00")],
-        {"Leads": ("1", "0"), "Customers won": ("0", "0"), "Converted so far": ("0.0%", "0.0 pp")},
+        {"Leads": ("1", "0"), "Became customers": ("0", "0"), "Conversion rate": ("0.0%", "0.0 pp")},
         "00:30",
         id="dst-spring-00:30",
     ),
@@ -354,7 +358,7 @@ CASES = [
             ("new", 1, "23:58:00"),
         ],
         # today: 2 leads, 1 won; yesterday until 23:59: 2, none won
-        {"Leads": ("2", "0"), "Customers won": ("1", "+1"), "Converted so far": ("50.0%", "+50.0 pp")},
+        {"Leads": ("2", "0"), "Became customers": ("1", "+1"), "Conversion rate": ("50.0%", "+50.0 pp")},
         "23:59",
         id="dst-autumn-23:59",
     ),
@@ -362,7 +366,7 @@ CASES = [
         "2026-10-25T09:59:00+02:00",
         [("new", 0, "00:30:00"), ("new", 1, "09:00:00"), ("new", 1, "11:00:00"), ("new", 2, "09:00:00")],
         # today: 1; yesterday until 09:59: 1 (09:00; 11:00 is after the cut, 2 days ago is outside)
-        {"Leads": ("1", "0"), "Customers won": ("0", "0"), "Converted so far": ("0.0%", "0.0 pp")},
+        {"Leads": ("1", "0"), "Became customers": ("0", "0"), "Conversion rate": ("0.0%", "0.0 pp")},
         "09:59",
         id="dst-autumn-09:59",
     ),
@@ -389,8 +393,8 @@ def test_all_time_on_the_page_has_no_deltas(serve_leads):
     # 2 leads, 1 won (updated 3 days ago), 1 / 2 = 50 %, no junk
     assert metrics(at) == {
         "Leads": ("2", ""),
-        "Customers won": ("1", ""),
-        "Converted so far": ("50.0%", ""),
+        "Became customers": ("1", ""),
+        "Conversion rate": ("50.0%", ""),
         "Junk rate": ("0.0%", ""),
     }
     assert "there is no earlier period to compare with" in captions(at)

@@ -38,8 +38,8 @@ def test_kpis_for_the_last_30_days_against_the_30_before(serve_leads):
     assert at.title[0].value == "Overview"
     assert metrics(at) == {
         "Leads": ("5", "+2 (+66.7%)"),
-        "Customers won": ("2", "+2"),
-        "Converted so far": ("50.0%", "+50.0 pp"),
+        "Became customers": ("2", "+2"),
+        "Conversion rate": ("50.0%", "+50.0 pp"),
         "Junk rate": ("20.0%", "-13.3 pp"),  # 1 / 5 = 20.0 % against 1 / 3 = 33.3 %
     }
     assert len(at.get("plotly_chart")) == 2  # leads over time, top sources
@@ -53,8 +53,8 @@ def test_a_narrower_date_range_recomputes_the_kpis(serve_leads):
     # T-6 .. T until 14:00: leads 1, 2, 3 (2 won, no junk); previous T-13 .. T-7 until 14:00: lead 4 (junk)
     assert metrics(at) == {
         "Leads": ("3", "+2 (+200.0%)"),
-        "Customers won": ("2", "+2"),
-        "Converted so far": ("66.7%", ""),  # 2 / 3; no previous rate to compare with (1 lead, 1 junk)
+        "Became customers": ("2", "+2"),
+        "Conversion rate": ("66.7%", ""),  # 2 / 3; no previous rate to compare with (1 lead, 1 junk)
         "Junk rate": ("0.0%", "-100.0 pp"),
     }
 
@@ -63,7 +63,7 @@ def test_an_empty_crm_says_so_instead_of_a_chart(serve_leads):
     serve_leads([])
     at = run_app()
     assert metrics(at)["Leads"] == ("0", "0")
-    assert metrics(at)["Converted so far"][0] == "—"
+    assert metrics(at)["Conversion rate"][0] == "—"
     assert "The CRM has no leads yet" in at.info[0].value
     assert len(at.get("plotly_chart")) == 0
 

@@ -93,7 +93,7 @@ def comparison_note(kpi: dict, start: date, end: date, tz: str, now: datetime) -
 
 
 def conversion_help(kpi: dict) -> str:
-    """The help text of the "Converted so far" metric: what it counts and how the comparison is fair."""
+    """The help text of the "Conversion rate" metric: what it counts and how the comparison is fair."""
     text = (
         "Of the leads created in the period, the share that are customers so far: customers ÷ (leads − junk)."
     )
@@ -107,7 +107,7 @@ def conversion_help(kpi: dict) -> str:
 
 
 def won_help(kpi: dict) -> str:
-    """The help text of the "Customers won" metric."""
+    """The help text of the "Became customers" metric."""
     return (
         "Leads that became customers in the period, whenever they came in, counted on the date they closed"
         " (the CRM's closed date; where the CRM gives none, the date the lead was last updated is the best"
