@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import analytics as A
-from lib import ui
+from lib import charts, ui
 from tests.conftest import lead_item, run_app
 from tests.test_analytics import STATUSES, make_leads
 
@@ -377,10 +378,14 @@ CASES = [
 @pytest.mark.parametrize(("now", "items", "expected", "clock"), CASES)
 def test_today_on_the_page_at_fixed_instants(serve_leads, monkeypatch, now, items, expected, clock):
     monkeypatch.setenv("LEADS_NOW", now)  # before lead_item, which dates leads from the clock's today
+    # plus one open lead 20 days old, never updated: outside today and yesterday, but listed as stale
+    items = [*items, ("new", 20, "12:00:00")]
     serve_leads([lead_item(n, status, days, time) for n, (status, days, time) in enumerate(items, 1)])
     at = run_app(preset="today")
     got = metrics(at)
     assert {label: got[label] for label in expected} == expected
+    idle = [int(v) for df in at.dataframe if "days_idle" in df.value for v in df.value["days_idle"]]
+    assert idle and all(19 <= v <= 20 for v in idle)  # 19 days and some hours (at 00:30 or 09:59), or 20
     assert f"Today until {clock} (Asia/Jerusalem), compared with yesterday" in captions(at)
     chart = at.get("plotly_chart")[0].proto.spec
     assert "23:59:59" not in chart and '"tickvals"' in chart  # one clean day tick
@@ -398,3 +403,25 @@ def test_all_time_on_the_page_has_no_deltas(serve_leads):
         "Junk rate": ("0.0%", ""),
     }
     assert "there is no earlier period to compare with" in captions(at)
+
+
+# ---------------------------------------------------------------- the leads-over-time chart's axis
+
+
+def test_a_one_day_chart_has_one_clean_day_tick():
+    df = pd.DataFrame({"period": [pd.Timestamp("2026-11-23")], "leads": [6]})
+    fig = charts.leads_over_time_chart(df, "D")
+    axis = fig.layout.xaxis
+    assert list(axis.ticktext) == ["23 Nov 2026"]
+    assert [pd.Timestamp(v) for v in axis.tickvals] == [pd.Timestamp("2026-11-23")]
+    # one day either side, and the bar 0.6 day wide (0.6 * 86,400,000 ms = 51,840,000 ms)
+    assert [pd.Timestamp(v) for v in axis.range] == [pd.Timestamp("2026-11-22"), pd.Timestamp("2026-11-24")]
+    assert fig.data[0].width == pytest.approx(51_840_000)
+
+
+def test_a_week_chart_ticks_every_day_and_a_long_one_is_left_to_plotly():
+    week = pd.DataFrame({"period": pd.date_range("2026-11-17", "2026-11-23"), "leads": range(7)})
+    ticks = charts.leads_over_time_chart(week, "D").layout.xaxis.ticktext
+    assert list(ticks) == [f"{d} Nov 2026" for d in range(17, 24)]
+    months = pd.DataFrame({"period": pd.date_range("2026-01-01", "2026-03-31"), "leads": 1})
+    assert charts.leads_over_time_chart(months, "D").layout.xaxis.tickvals is None  # 90 days: plotly's ticks
