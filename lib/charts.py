@@ -196,7 +196,26 @@ def leads_over_time_chart(
         barmode="stack",
         legend_title=dim_label(by) if by else "",
     )
+    _bucket_ticks(fig, df["period"], f)
     return fig
+
+
+_BUCKET_DAYS = {"D": 1, "W": 7, "M": 30}
+
+
+def _bucket_ticks(fig: go.Figure, period: pd.Series, freq: str) -> None:
+    """Up to 14 buckets: one clean tick per bucket (a day, never hours or fractions of a second). A single
+    bucket (e.g. "Today") also gets a bucket-wide axis range and bar width: plotly would otherwise zoom
+    into the bar's instant."""
+    buckets = pd.DatetimeIndex(pd.unique(period.dropna()))
+    if len(buckets) == 0 or len(buckets) > 14 or freq not in _BUCKET_DAYS:
+        return
+    fmt = "%b %Y" if freq == "M" else "%d %b %Y"
+    fig.update_xaxes(tickmode="array", tickvals=list(buckets), ticktext=[b.strftime(fmt) for b in buckets])
+    if len(buckets) == 1:
+        span = pd.Timedelta(days=_BUCKET_DAYS[freq])
+        fig.update_xaxes(range=[buckets[0] - span, buckets[0] + span])
+        fig.update_traces(width=0.6 * span.total_seconds() * 1000, selector={"type": "bar"})
 
 
 # --------------------------------------------------------------------------------------------------

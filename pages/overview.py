@@ -9,31 +9,52 @@ p = ui.page()
 tz = p.settings.timezone
 
 st.title("Overview")
-kpi = analytics.period_kpis(p.scoped, p.statuses, p.start, p.end, tz)
-days = (p.end - p.start).days + 1
-st.caption(
-    f"Leads created {p.period} ({days} days), compared with the previous {days} days "
-    f"({ui.period_label(kpi['prev_start'], kpi['prev_end'])})."
+prev_start = analytics.previous_start(ui.chosen_preset(), p.start, p.end)
+kpi = analytics.period_kpis(
+    p.scoped, p.statuses, p.start, p.end, tz, now=p.now, compare=prev_start is not None, prev_start=prev_start
 )
+st.caption(ui.comparison_note(kpi, p.start, p.end, tz, p.now))
 
 leads_col, won_col, rate_col, junk_col = st.columns(4)
-leads_col.metric("Leads", f"{kpi['leads']:,}", ui.change(kpi["leads"], kpi["leads_prev"]), border=True)
-won_col.metric("Became customers", f"{kpi['won']:,}", ui.change(kpi["won"], kpi["won_prev"]), border=True)
+delta = ui.change(kpi["leads"], kpi["leads_prev"])
+leads_col.metric(
+    "Leads",
+    f"{kpi['leads']:,}",
+    delta,
+    help="Leads created in the period",
+    border=True,
+    **ui.delta_look(delta),
+)
+delta = ui.change(kpi["won"], kpi["won_prev"])
+won_col.metric(
+    "Became customers",
+    f"{kpi['won']:,}",
+    delta,
+    help=ui.won_help(kpi),
+    border=True,
+    **ui.delta_look(delta),
+)
+delta = ui.points_change(kpi["conversion_rate"], kpi["conversion_rate_prev"])
 rate_col.metric(
     "Conversion rate",
     ui.percent(kpi["conversion_rate"]),
-    ui.points_change(kpi["conversion_rate"], kpi["conversion_rate_prev"]),
-    help="Customers ÷ (leads − junk) among the leads created in the period",
+    delta,
+    help=ui.conversion_help(kpi),
     border=True,
+    **ui.delta_look(delta, "normal" if kpi["same_age"] else "off"),
 )
+delta = ui.points_change(kpi["junk_rate"], kpi["junk_rate_prev"])
 junk_col.metric(
     "Junk rate",
     ui.percent(kpi["junk_rate"]),
-    ui.points_change(kpi["junk_rate"], kpi["junk_rate_prev"]),
-    delta_color="inverse",
-    help="Duplicates and invalid leads ÷ all leads created in the period",
+    delta,
+    help="Duplicates and invalid leads ÷ all leads created in the period (their status now)",
     border=True,
+    **ui.delta_look(delta, "inverse"),
 )
+st.caption(ui.conversion_note(kpi))
+if kpi["prev_start"] is not None and (note := ui.maturing_note(kpi)):
+    st.caption(note)
 
 if not ui.no_leads_notice(p):
     freq = (

@@ -77,27 +77,35 @@ def test_in_period_empty_frame():
 
 
 def test_period_kpis_hand_counted():
-    # Period 8..14 Mar (7 days), previous 1..7 Mar.
+    # Period 8..14 Mar (7 days), previous 1..7 Mar; without `now` both are whole, and the previous period's
+    # leads are judged as they stood 7 days before the period's end: at 8 Mar 00:00 local = 7 Mar 22:00Z.
     leads = make_leads(
         [
-            {"status_id": "s_won", "created_at": "2026-03-08T10:00Z"},  # period, won
+            # period, won (closed 10 Mar: a customer won in the period too)
+            {"status_id": "s_won", "created_at": "2026-03-08T10:00Z", "closed_at": "2026-03-10T10:00Z"},
             {"status_id": "s_dup", "created_at": "2026-03-09T10:00Z"},  # period, junk
             {"status_id": "s_new", "created_at": "2026-03-14T21:30Z"},  # 23:30 on 14 Mar: period, open
             {"status_id": "s_no", "created_at": "2026-03-14T22:30Z"},  # 00:30 on 15 Mar: after period
-            {"status_id": "s_won", "created_at": "2026-03-07T21:59Z"},  # 23:59 on 7 Mar: previous, won
+            # 23:59 on 7 Mar: previous, won on 9 Mar: after the cut (not converted at the same age), and a
+            # customer won in the period
+            {"status_id": "s_won", "created_at": "2026-03-07T21:59Z", "closed_at": "2026-03-09T10:00Z"},
             {"status_id": "zzz", "created_at": "2026-03-02T10:00Z"},  # previous, unknown status → open
-            {"status_id": "s_won", "created_at": "2026-02-28T10:00Z"},  # before both
+            # previous, won on 5 Mar: converted at the same age and a customer won in the previous period
+            {"status_id": "s_won", "created_at": "2026-03-02T10:00Z", "closed_at": "2026-03-05T10:00Z"},
+            {"status_id": "s_won", "created_at": "2026-02-28T10:00Z"},  # before both, no stamp at all
         ]
     )
     k = A.period_kpis(leads, STATUSES, date(2026, 3, 8), date(2026, 3, 14), TZ)
     assert k["prev_start"] == date(2026, 3, 1)
     assert k["prev_end"] == date(2026, 3, 7)
-    assert (k["leads"], k["won"], k["junk"]) == (3, 1, 1)
-    assert k["conversion_rate"] == pytest.approx(1 / 2)  # 1 won / (3 - 1 junk)
+    assert not k["partial"] and k["days"] == 7
+    assert (k["leads"], k["won"], k["converted"], k["junk"]) == (3, 2, 1, 1)
+    assert k["conversion_rate"] == pytest.approx(1 / 2)  # 1 converted / (3 - 1 junk)
     assert k["junk_rate"] == pytest.approx(1 / 3)
-    assert (k["leads_prev"], k["won_prev"], k["junk_prev"]) == (2, 1, 0)
-    assert k["conversion_rate_prev"] == pytest.approx(1 / 2)
+    assert (k["leads_prev"], k["won_prev"], k["converted_prev"], k["junk_prev"]) == (3, 1, 1, 0)
+    assert k["conversion_rate_prev"] == pytest.approx(1 / 3)
     assert k["junk_rate_prev"] == 0.0
+    assert k["same_age"] and k["unsure_prev"] == 0 and k["won_by_update"] == 0
 
 
 def test_period_kpis_no_leads_and_all_junk():

@@ -8,21 +8,24 @@ from tests.conftest import lead_item, run_app
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
-# Today = T (Jerusalem). Default period: the last 30 days, T-29 .. T; previous period T-59 .. T-30.
+# Today = T (Jerusalem), now = 14:00 (conftest NOW). Default period: the last 30 days, T-29 .. T until 14:00;
+# previous period T-59 .. T-30 until 14:00 (the same part of the 30 days before).
 ITEMS = [
     lead_item(1, "new", 0, "10:00:00"),
     lead_item(2, "converted", 1, "09:00:00"),
     lead_item(3, "returning", 5, "12:00:00"),  # won
     lead_item(4, "duplicate", 10, "15:00:00"),  # junk
     lead_item(5, "not_interested", 29, "00:30:00"),  # first day of the period (the day before in UTC)
-    lead_item(6, "converted", 30, "23:30:00"),  # last day of the previous period (still that day in UTC)
+    lead_item(6, "converted", 30, "23:30:00"),  # last day of the previous period, but after its 14:00 cut
     lead_item(7, "new", 40, "11:00:00"),
     lead_item(8, "new", 45, "11:00:00"),
     lead_item(9, "faulty", 59, "08:00:00"),  # junk
     lead_item(10, "converted", 60, "12:00:00"),  # before both periods
 ]
-# Period: 5 leads, 2 won (converted + returning), 1 junk -> 2 / (5 - 1) = 50.0 %
-# Previous: 4 leads, 1 won, 1 junk -> 1 / 3 = 33.3 %
+# Period: 5 leads, 2 won (converted + returning; won = last updated in the period), 1 junk
+# -> 2 / (5 - 1) = 50.0 %
+# Previous: 3 leads (7, 8, 9), none won, 1 junk -> 0 / 2 = 0.0 %; no lead won in the previous period either
+# (lead 6 is after the cut, lead 10 before the start).
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:
@@ -34,10 +37,10 @@ def test_kpis_for_the_last_30_days_against_the_30_before(serve_leads):
     at = run_app()
     assert at.title[0].value == "Overview"
     assert metrics(at) == {
-        "Leads": ("5", "+1 (+25.0%)"),
-        "Became customers": ("2", "+1 (+100.0%)"),
-        "Conversion rate": ("50.0%", "+16.7 pp"),
-        "Junk rate": ("20.0%", "-5.0 pp"),  # 1 / 5 against 1 / 4
+        "Leads": ("5", "+2 (+66.7%)"),
+        "Became customers": ("2", "+2"),
+        "Conversion rate": ("50.0%", "+50.0 pp"),
+        "Junk rate": ("20.0%", "-13.3 pp"),  # 1 / 5 = 20.0 % against 1 / 3 = 33.3 %
     }
     assert len(at.get("plotly_chart")) == 2  # leads over time, top sources
     assert not [m for m in at.sidebar.markdown if "Demo data" in m.value]
@@ -47,11 +50,11 @@ def test_a_narrower_date_range_recomputes_the_kpis(serve_leads):
     serve_leads(ITEMS)
     at = run_app()
     at.sidebar.selectbox(key="f_preset").set_value("Last 7 days").run()
-    # T-6 .. T: leads 1, 2, 3 (2 won, no junk); previous T-13 .. T-7: lead 4 only (junk)
+    # T-6 .. T until 14:00: leads 1, 2, 3 (2 won, no junk); previous T-13 .. T-7 until 14:00: lead 4 (junk)
     assert metrics(at) == {
         "Leads": ("3", "+2 (+200.0%)"),
         "Became customers": ("2", "+2"),
-        "Conversion rate": ("66.7%", ""),  # no previous rate to compare with
+        "Conversion rate": ("66.7%", ""),  # 2 / 3; no previous rate to compare with (1 lead, 1 junk)
         "Junk rate": ("0.0%", "-100.0 pp"),
     }
 
@@ -59,7 +62,7 @@ def test_a_narrower_date_range_recomputes_the_kpis(serve_leads):
 def test_an_empty_crm_says_so_instead_of_a_chart(serve_leads):
     serve_leads([])
     at = run_app()
-    assert metrics(at)["Leads"] == ("0", "+0")
+    assert metrics(at)["Leads"] == ("0", "0")
     assert metrics(at)["Conversion rate"][0] == "—"
     assert "The CRM has no leads yet" in at.info[0].value
     assert len(at.get("plotly_chart")) == 0

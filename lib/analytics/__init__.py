@@ -66,6 +66,7 @@ from lib.analytics.periods import (
     DATE_PRESETS,
     in_period,
     preset_range,
+    previous_start,
 )
 from lib.analytics.search import (
     search_leads,
@@ -134,6 +135,7 @@ __all__ = [
     "open_lead_ages",
     "period_kpis",
     "preset_range",
+    "previous_start",
     "referrer_host",
     "search_leads",
     "stale_by_owner",

@@ -112,6 +112,8 @@ def in_period(leads: pd.DataFrame, start: date | None, end: date | None, tz: str
 
 DATE_PRESETS = (
     "Today",
+    "This week",
+    "Last week",
     "Last 7 days",
     "Last 30 days",
     "Last 90 days",
@@ -125,9 +127,14 @@ DATE_PRESETS = (
 
 def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
     """The whole days a date preset covers, relative to `today` (in the display zone); "All time" and
-    "Custom" give (None, None)."""
+    "Custom" give (None, None). Weeks are Israeli weeks: Sunday to Saturday."""
     if preset == "Today":
         return today, today
+    sunday = today - timedelta(days=(today.weekday() + 1) % 7)  # weekday(): Monday 0 .. Sunday 6
+    if preset == "This week":
+        return sunday, today
+    if preset == "Last week":
+        return sunday - timedelta(days=7), sunday - timedelta(days=1)
     if preset.startswith("Last ") and preset.endswith(" days"):
         days = int(preset.split()[1])
         return today - timedelta(days=days - 1), today
@@ -139,3 +146,19 @@ def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
     if preset == "This quarter":
         return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today
     return None, None
+
+
+def previous_start(preset: str, start: date, end: date) -> date | None:
+    """The first day of the period that ``start..end`` (chosen with ``preset``) is compared with: the
+    previous calendar week, month or quarter for the calendar presets, otherwise the same number of days
+    just before; None for "All time", which has nothing to compare with."""
+    if preset == "All time":
+        return None
+    if preset in ("This week", "Last week"):
+        return start - timedelta(days=7)
+    before = start - timedelta(days=1)
+    if preset in ("This month", "Last month"):
+        return before.replace(day=1)
+    if preset == "This quarter":
+        return date(before.year, 3 * ((before.month - 1) // 3) + 1, 1)
+    return start - timedelta(days=(end - start).days + 1)

@@ -23,6 +23,7 @@ from lib.ui.data import (
 )
 from lib.ui.filters import (
     DEFAULT_PRESET,
+    chosen_preset,
     filters_from_url,
     period_label,
     period_of,
@@ -32,8 +33,14 @@ from lib.ui.filters import (
 from lib.ui.formatting import (
     RATE_COLUMNS,
     change,
+    comparison_note,
+    conversion_help,
+    conversion_note,
+    delta_look,
+    maturing_note,
     percent,
     points_change,
+    won_help,
 )
 from lib.ui.navigation import (
     NAVIGATION,
@@ -69,12 +76,18 @@ __all__ = [
     "Page",
     "catalogue",
     "change",
+    "chosen_preset",
+    "comparison_note",
+    "conversion_help",
+    "conversion_note",
+    "delta_look",
     "extra_dimensions",
     "filters_from_url",
     "forget_connection",
     "lead_details",
     "leads_table",
     "load_data",
+    "maturing_note",
     "navigation",
     "no_leads_notice",
     "page",
@@ -94,4 +107,5 @@ __all__ = [
     "table",
     "today",
     "user_aliases",
+    "won_help",
 ]

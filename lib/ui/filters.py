@@ -161,6 +161,11 @@ def sidebar_filters(s: Settings, data: LoadedData, aliases: dict | None = None) 
     )
 
 
+def chosen_preset() -> str:
+    """The date preset chosen in the sidebar ("Custom" for picked dates)."""
+    return st.session_state.get("filters", {}).get("preset", DEFAULT_PRESET)
+
+
 def period_of(f: analytics.LeadFilter, leads: pd.DataFrame, tz: str) -> tuple[date, date]:
     """Concrete first and last day of the selection ("All time" runs from the first lead to today)."""
     end = f.end or today(tz)
@@ -172,6 +177,8 @@ def period_of(f: analytics.LeadFilter, leads: pd.DataFrame, tz: str) -> tuple[da
 
 
 def period_label(start: date, end: date) -> str:
+    if start == end:  # one day: "23 Nov 2026", not "23 Nov – 23 Nov 2026"
+        return f"{start:%d %b %Y}"
     return (
         f"{start:%d %b %Y} – {end:%d %b %Y}" if start.year != end.year else f"{start:%d %b} – {end:%d %b %Y}"
     )
