@@ -218,7 +218,7 @@ def test_funnel_compare_one_labelled_bar_trace_per_group():
     assert {t.textposition for t in fig.data} == {"outside"}
     assert list(fig.data[0].x) == [100.0, 50.0, 12.5]
     assert list(fig.layout.yaxis.categoryarray) == ["New", "Interested", "Customer"]
-    assert fig.layout.title.text.endswith("· March")
+    assert fig.layout.title.subtitle.text == "March"  # the period on the subtitle line (phone screens)
 
 
 # -- Pages -----------------------------------------------------------------------------------------------
