@@ -70,7 +70,7 @@ def test_outbox_round_trip_with_hebrew_oldest_first(tmp_path):
     assert items[0].state == "failed"
     assert items[0].attempts == 1
     assert items[0].created_at.tzinfo is not None
-    assert items[0].created_at == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # NOW (14:00 in Jerusalem), in UTC
+    assert items[0].created_at == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # NOW, 14:00 in Jerusalem
 
     store.outbox_update(first, error="still down (503)", state="unknown")
     updated = store.outbox_list()[0]
