@@ -6,7 +6,7 @@ No part of the code under test is replaced: the real V2Source and HttpClient tal
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
