@@ -108,9 +108,7 @@ def test_two_retry_clicks_half_a_second_apart_send_once(page, crm, crm_app):
     assert phones(crm).count("+972547770002") == 1
 
 
-def test_a_send_cut_short_by_killing_the_app_is_in_the_outbox_as_unknown_after_a_restart(
-    page, crm, tmp_path
-):
+def test_a_send_cut_short_by_killing_the_app_is_in_the_outbox_as_unknown_after_a_restart(page, crm, tmp_path):
     data = tmp_path / "app-data"
     proc, url = start_app(data, crm_env(crm))
     try:
