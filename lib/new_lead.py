@@ -3,6 +3,12 @@
 Pure functions except `send` and `retry`, which talk to a source (anything with `create_lead(lead)` and,
 for a retry, `leads()`) and the outbox of lib.store. No Streamlit here: pages/new_lead.py is the UI.
 
+Sending is guarded in the store, not in session state (Streamlit may start a second run of the page, in a
+new thread, while the first is still waiting for the CRM): the entry is written to the outbox as "sending"
+under its submission's unique key *before* the request goes out. Only the caller that inserted the row
+sends; a second click's run finds the row and waits for its outcome instead. A process killed mid-send
+leaves the row behind, shown as "unknown" afterwards (lib.store reaps it), so nothing typed is lost.
+
 A lead is a dict with the canonical keys of lib.schema (name, first_name, last_name, phone, email,
 company, text, is_subscriber, owner, status_id, utm_*, ext_*); `V2Source.create_lead` maps them to the
 wire names of apis.md §1.
@@ -10,17 +16,22 @@ wire names of apis.md §1.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import time
 import unicodedata
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from lib import clock
 from lib.errors import (
     CRMAuthError,
     CRMConnectionError,
@@ -33,7 +44,7 @@ from lib.errors import (
     OutcomeUnknownError,
 )
 from lib.schema import UTM_FIELDS
-from lib.store import EXT_FIELDS, OutboxItem, Store
+from lib.store import EXT_FIELDS, SEND_TIMEOUT, STOPPED_MID_SEND, OutboxItem, Store
 
 TEXT_FIELDS = ("name", "first_name", "last_name", "phone", "email", "company", "owner", "text")
 FIELDS = (*TEXT_FIELDS, "is_subscriber", "status_id", *UTM_FIELDS, *EXT_FIELDS)
@@ -58,6 +69,9 @@ MAX_LENGTH: dict[str, int] = {
 # recently (or since shortly before the first attempt, for an item older than that).
 ALREADY_CREATED_WINDOW = timedelta(hours=1)
 CLOCK_SLACK = timedelta(minutes=5)
+# How long a second click's run waits for the first run's send to end, and how often it looks.
+SEND_WAIT = SEND_TIMEOUT.total_seconds()
+POLL_SECONDS = 0.2
 
 # Bidirectional embedding/override/isolate controls and the BOM: invisible, they reorder or hide text.
 _INVISIBLE = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF])
@@ -320,7 +334,8 @@ class Result:
     """What became of one send or retry.
 
     state: "created" (the CRM accepted it now), "found" (a retry found the CRM already had it, so nothing
-    was sent), "failed" (not created), "unknown" (may or may not have been created).
+    was sent), "failed" (not created), "unknown" (may or may not have been created), "sending" (another run
+    is sending it and had no answer yet), "gone" (the outbox item was discarded meanwhile).
     """
 
     state: str
@@ -367,71 +382,122 @@ def explain(exc: Exception) -> tuple[str, str]:
     return f"Something went wrong while sending ({type(exc).__name__}): the outcome is unknown.", "unknown"
 
 
-def send(source: Any, store: Store, lead: dict, *, replaces: int | None = None) -> Result:
-    """Create `lead` in the CRM, once. On failure the lead goes to the outbox (state "failed", or
-    "unknown" when it may have reached the CRM). `replaces` is the outbox id of an earlier failed attempt
-    at this same entry: it is dropped once this one succeeds or is kept instead of it."""
+def submission_key(session: str, generation: int, lead: Mapping[str, Any]) -> str:
+    """The key of one form submission: the browser session, the form's generation (it moves on after each
+    success) and the entry itself. Two clicks on the same filled-in form share it, however the runs of the
+    page interleave; a corrected entry, or the next lead, gets a new one."""
+    entry = json.dumps(dict(lead), sort_keys=True, ensure_ascii=False, default=str)
+    return f"{session}:{generation}:{hashlib.sha256(entry.encode()).hexdigest()[:32]}"
+
+
+def send(
+    source: Any,
+    store: Store,
+    lead: dict,
+    *,
+    submission: str | None = None,
+    replaces: int | None = None,
+    now: datetime | None = None,
+    wait: float = SEND_WAIT,
+) -> Result:
+    """Create `lead` in the CRM once per `submission` key (see submission_key; None = a submission of its
+    own). The entry is first written to the outbox as "sending" (write-ahead, and the lock); the send's
+    outcome then marks it sent (it leaves the outbox), "failed", or "unknown" (it may have reached the CRM).
+    A call whose submission is already taken does not send: it waits up to `wait` seconds for that send's
+    outcome and returns it (state "sending" if it is still going on). `replaces` is the outbox id of an
+    earlier failed attempt at this entry: dropped once this one succeeds or is kept instead of it. `now`
+    stamps the outbox row (default: lib.clock)."""
+    claim = store.outbox_claim(submission or uuid.uuid4().hex, lead, now=now)
+    if not claim.won:
+        return outcome(store, claim.item, wait=wait)
+    row = claim.item.id
     try:
         created = source.create_lead(lead)
     except Exception as exc:
         message, state = explain(exc)
-        fields = tuple(getattr(exc, "fields", ()) or ())
-        old = _outbox_item(store, replaces)
-        if old is not None and old.lead == lead:
-            store.outbox_update(old.id, error=message, state=state)
-            return Result(state, message, outbox_id=old.id, fields=fields)
-        if old is not None and old.state == "failed":
-            store.outbox_remove(old.id)  # superseded by the corrected lead kept now
-        outbox_id = store.outbox_add(lead, message, state)
-        return Result(state, message, outbox_id=outbox_id, fields=fields)
+        store.outbox_finish(row, state, error=message)
+        result = Result(state, message, outbox_id=row, fields=tuple(getattr(exc, "fields", ()) or ()))
+    except BaseException:  # the run is being torn down mid-send: whether the CRM got it is unknown
+        store.outbox_finish(row, "unknown", error=STOPPED_MID_SEND)
+        raise
+    else:
+        message = f"Lead created: id {created.lead_id}"
+        store.outbox_finish(row, "sent", error=message, lead_id=created.lead_id)
+        result = Result("created", message, lead_id=created.lead_id, status_id=created.status_id)
     old = _outbox_item(store, replaces)
-    if old is not None and old.state == "failed":
-        store.outbox_remove(old.id)
-    return Result(
-        "created",
-        f"Lead created: id {created.lead_id}",
-        lead_id=created.lead_id,
-        status_id=created.status_id,
-    )
+    if old is not None and old.id != row and old.state == "failed":
+        store.outbox_remove(old.id)  # superseded by this attempt (sent, or kept in the outbox instead)
+    return result
 
 
-def retry(source: Any, store: Store, item: OutboxItem, *, now: datetime | None = None) -> Result:
-    """Send an outbox item again. An item whose outcome is unknown is first looked up in the CRM (same
-    phone, created within ALREADY_CREATED_WINDOW or since shortly before the first attempt) and is not
-    sent again when found. Success removes the item; a failure updates its error and state."""
-    if item.state == "unknown":
-        now = now or datetime.now(UTC)
-        since = min(now - ALREADY_CREATED_WINDOW, item.created_at - CLOCK_SLACK)
-        try:
-            found = find_created(source.leads(), item.lead.get("phone"), since)
-        except Exception as exc:
-            message = (
-                f"Could not check whether the CRM already has this lead, so it was not sent again. {exc}"
-            )
-            store.outbox_update(item.id, error=message, state="unknown")
-            return Result("unknown", message, outbox_id=item.id)
-        if not found.empty:
-            hit = found.iloc[0]
-            store.outbox_remove(item.id)
-            return Result(
-                "found",
-                f"The CRM already has this lead (id {hit['lead_id']}): it was not sent again.",
-                lead_id=str(hit["lead_id"]),
-                status_id=None if pd.isna(hit["status_id"]) else str(hit["status_id"]),
-            )
+def retry(
+    source: Any, store: Store, item: OutboxItem, *, now: datetime | None = None, wait: float = SEND_WAIT
+) -> Result:
+    """Send an outbox item again, once however many runs ask at the same time: the item is flipped to
+    "sending" by a conditional update, and only the caller that flipped it goes on (the others wait up to
+    `wait` seconds for its outcome). An item whose outcome is unknown is first looked up in the CRM (same
+    phone, created within ALREADY_CREATED_WINDOW before `now` or since shortly before the first attempt)
+    and is not sent again when found. Success takes the item out of the outbox; a failure updates its
+    error, state and attempts."""
+    claim = store.outbox_claim_retry(item.id)
+    if not claim.won:
+        return outcome(store, claim.item, wait=wait)
+    item = claim.item  # as it was before the claim: its state says whether to look first
     try:
-        created = source.create_lead(item.lead)
-    except Exception as exc:
-        message, state = explain(exc)
-        store.outbox_update(item.id, error=message, state=state)
-        return Result(state, message, outbox_id=item.id, fields=tuple(getattr(exc, "fields", ()) or ()))
-    store.outbox_remove(item.id)
-    return Result(
-        "created",
-        f"Lead created: id {created.lead_id}",
-        lead_id=created.lead_id,
-        status_id=created.status_id,
-    )
+        if item.state == "unknown":
+            now = now or clock.now()
+            since = min(now - ALREADY_CREATED_WINDOW, item.created_at - CLOCK_SLACK)
+            try:
+                found = find_created(source.leads(), item.lead.get("phone"), since)
+            except Exception as exc:
+                message = (
+                    f"Could not check whether the CRM already has this lead, so it was not sent again. {exc}"
+                )
+                store.outbox_finish(item.id, "unknown", error=message, count_attempt=True)
+                return Result("unknown", message, outbox_id=item.id)
+            if not found.empty:
+                hit = found.iloc[0]
+                message = f"The CRM already has this lead (id {hit['lead_id']}): it was not sent again."
+                store.outbox_finish(item.id, "sent", error=message, lead_id=str(hit["lead_id"]))
+                return Result(
+                    "found",
+                    message,
+                    lead_id=str(hit["lead_id"]),
+                    status_id=None if pd.isna(hit["status_id"]) else str(hit["status_id"]),
+                )
+        try:
+            created = source.create_lead(item.lead)
+        except Exception as exc:
+            message, state = explain(exc)
+            store.outbox_finish(item.id, state, error=message, count_attempt=True)
+            return Result(state, message, outbox_id=item.id, fields=tuple(getattr(exc, "fields", ()) or ()))
+    except BaseException:
+        store.outbox_finish(item.id, "unknown", error=STOPPED_MID_SEND, count_attempt=True)
+        raise
+    message = f"Lead created: id {created.lead_id}"
+    store.outbox_finish(item.id, "sent", error=message, lead_id=created.lead_id)
+    return Result("created", message, lead_id=created.lead_id, status_id=created.status_id)
+
+
+def outcome(store: Store, item: OutboxItem | None, *, wait: float = SEND_WAIT) -> Result:
+    """The outcome of a send someone else holds: polls the outbox row until it is no longer "sending"
+    (a row whose process died turns "unknown"), for at most `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while item is not None and item.state == "sending" and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        item = store.outbox_get(item.id)
+    if item is None:
+        return Result("gone", "This lead is no longer in the outbox: it was discarded in another window.")
+    if item.state == "sent":
+        state = "found" if item.error.startswith("The CRM already has") else "created"
+        return Result(state, item.error or f"Lead created: id {item.lead_id}", lead_id=item.lead_id)
+    if item.state == "sending":
+        return Result(
+            "sending",
+            "This lead is already being sent; its outcome will show in the outbox below.",
+            outbox_id=item.id,
+        )
+    return Result(item.state, item.error, outbox_id=item.id)
 
 
 def form_fields(wire_fields: Collection[str]) -> list[str]:
@@ -447,9 +513,7 @@ def in_outbox(store: Store, lead: dict) -> OutboxItem | None:
 
 
 def _outbox_item(store: Store, item_id: int | None) -> OutboxItem | None:
-    if item_id is None:
-        return None
-    return next((item for item in store.outbox_list() if item.id == item_id), None)
+    return None if item_id is None else store.outbox_get(item_id)
 
 
 __all__ = [
@@ -467,10 +531,12 @@ __all__ = [
     "find_duplicates",
     "form_fields",
     "in_outbox",
+    "outcome",
     "owner_choices",
     "parse_email",
     "parse_phone",
     "retry",
     "send",
+    "submission_key",
     "validate",
 ]

@@ -9,21 +9,43 @@ stored as JSON, one row per key; every save or reset bumps `version()` so caches
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lib import clock
 from lib.schema import ROLES
 
 DB_NAME = "dashboard.sqlite3"
 EXT_FIELDS = ("ext_one", "ext_two", "ext_three", "ext_four")
 DEFAULT_EXT_LABELS: dict[str, str] = {f: f"Custom field {i}" for i, f in enumerate(EXT_FIELDS, start=1)}
 OUTBOX_STATES = ("failed", "unknown")  # "unknown": the request may have reached the CRM (no answer came)
+# Every state an outbox row can be in: "sending" is written *before* the request goes out (write-ahead) and
+# doubles as the lock that keeps a second click from sending the same entry; "sent" rows are kept a day
+# (without the lead's data) so that a late second click learns the outcome instead of sending again.
+ROW_STATES = ("sending", *OUTBOX_STATES, "sent")
+# A send takes at most the HTTP client's timeouts (30 s read, 10 s connect); a row still "sending" after
+# this long belongs to a process that died mid-send and is shown as "unknown". Measured on the machine's
+# real clock (a lease, not a date shown to anyone), so a pinned LEADS_NOW cannot freeze or age it.
+SEND_TIMEOUT = timedelta(minutes=2)
+SENT_KEPT = timedelta(days=1)
+STOPPED_MID_SEND = (
+    "The dashboard stopped while this lead was being sent (restarted or crashed), so it is not known whether "
+    "the CRM created it. Retry first checks whether the CRM already has it, so it will not be doubled."
+)
+# Who is sending: host, process id and a random id of this process (a pid can be reused after a restart).
+PROCESS = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,6 +59,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 1
 );
 """
+# Schema 2 (the send guard), added to an existing file without touching its rows: the submission's key
+# (unique, NULL for rows older than the guard), who holds a "sending" row and since when (epoch seconds),
+# and the CRM's id once sent.
+_OUTBOX_COLUMNS = {"submission": "TEXT", "owner": "TEXT", "claimed_at": "REAL", "lead_id": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,17 @@ class OutboxItem:
     state: str
     created_at: datetime  # UTC
     attempts: int
+    submission: str | None = None  # the form submission's key (None for an item added without one)
+    lead_id: str | None = None  # the CRM's id, once "sent"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a send: `won` = this caller holds the row in state "sending" and must send
+    (then record the outcome); otherwise `item` is the row as another caller left it (None if it is gone)."""
+
+    won: bool
+    item: OutboxItem | None
 
 
 def crm_key(settings: Any) -> str:
@@ -61,15 +98,39 @@ def crm_key(settings: Any) -> str:
 class Store:
     """The dashboard's own small database (not the CRM's)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, wall: Callable[[], float] = time.time) -> None:
+        """`wall`: the real clock of the send lease (epoch seconds); tests may pass their own."""
         self.path = Path(data_dir) / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._wall = wall
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring an older file up to SCHEMA_VERSION by adding columns and indexes; never drops anything."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")  # two processes opening an old file at once: one upgrades
+        try:
+            have = {row[1] for row in c.execute("PRAGMA table_info(outbox)")}
+            for name, kind in _OUTBOX_COLUMNS.items():
+                if name not in have:
+                    c.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            c.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_submission ON outbox (submission)")
+            c.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+                (SCHEMA_VERSION,),
+            )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -159,47 +220,203 @@ class Store:
 
     # -- the outbox -----------------------------------------------------------------------------------
 
-    def outbox_add(self, lead: dict, error: str, state: str) -> int:
+    def outbox_add(self, lead: dict, error: str, state: str, *, now: datetime | None = None) -> int:
         """Keep a lead the CRM did not accept; returns its outbox id."""
         _check_state(state)
-        now = datetime.now(UTC).isoformat(timespec="microseconds")
         with self._lock:
             cur = self._conn.execute(
                 "INSERT INTO outbox (lead, error, state, created_at, attempts) VALUES (?, ?, ?, ?, 1)",
-                (json.dumps(lead, ensure_ascii=False), error, state, now),
+                (_json(lead), error, state, _stamp(now)),
             )
             return int(cur.lastrowid)
 
     def outbox_list(self) -> list[OutboxItem]:
-        """Every lead in the outbox, oldest first."""
+        """Every lead in the outbox (failed, unknown, or being sent right now), oldest first. A "sending"
+        row whose process died (or that outlived SEND_TIMEOUT) is turned into "unknown" first."""
+        self.outbox_reap()
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, lead, error, state, created_at, attempts FROM outbox ORDER BY id"
+                f"SELECT {_COLUMNS} FROM outbox WHERE state != 'sent' ORDER BY id"
             ).fetchall()
-        return [
-            OutboxItem(
-                id=int(r[0]),
-                lead=json.loads(r[1]),
-                error=r[2],
-                state=r[3],
-                created_at=datetime.fromisoformat(r[4]),
-                attempts=int(r[5]),
+        return [_item(r) for r in rows]
+
+    def outbox_get(self, item_id: int | None = None, *, submission: str | None = None) -> OutboxItem | None:
+        """One row by id or by submission key, whatever its state ("sent" included); None if there is none."""
+        self.outbox_reap()
+        column, value = ("id", int(item_id)) if item_id is not None else ("submission", submission)
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE {column} = ?", (value,)).fetchone()
+        return None if row is None else _item(row)
+
+    def outbox_claim(self, submission: str, lead: dict, *, now: datetime | None = None) -> Claim:
+        """Write-ahead and lock in one step: insert `lead` as "sending" under the unique `submission` key.
+
+        Exactly one caller per key wins, across threads and processes (a UNIQUE index inside a BEGIN
+        IMMEDIATE transaction); the others get the row as it stands. Rows sent more than SENT_KEPT ago are
+        dropped here."""
+        if not submission:
+            raise ValueError("a submission key is required")
+        self.outbox_reap()
+        stamp = _stamp(now)
+        cutoff = _stamp((now or clock.now()) - SENT_KEPT)
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("DELETE FROM outbox WHERE state = 'sent' AND created_at < ?", (cutoff,))
+                cur = c.execute(
+                    "INSERT INTO outbox (lead, error, state, created_at, attempts, submission, owner, "
+                    "claimed_at) VALUES (?, '', 'sending', ?, 1, ?, ?, ?) ON CONFLICT(submission) DO NOTHING",
+                    (_json(lead), stamp, submission, PROCESS, self._wall()),
+                )
+                won = cur.rowcount == 1
+                row = c.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE submission = ?", (submission,)
+                ).fetchone()
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return Claim(won, _item(row))
+
+    def outbox_claim_retry(self, item_id: int) -> Claim:
+        """Lock an outbox item for a retry: flip it from failed/unknown to "sending" with one conditional
+        UPDATE; only the caller whose UPDATE changed the row wins. `item` is the row as it was before the
+        flip for the winner (its state tells the retry whether to look the lead up first), else as it is."""
+        self.outbox_reap()
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                before = c.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (int(item_id),)).fetchone()
+                cur = c.execute(
+                    "UPDATE outbox SET state = 'sending', owner = ?, claimed_at = ? "
+                    "WHERE id = ? AND state IN ('failed', 'unknown')",
+                    (PROCESS, self._wall(), int(item_id)),
+                )
+                won = cur.rowcount == 1
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return Claim(won, None if before is None else _item(before))
+
+    def outbox_finish(
+        self,
+        item_id: int,
+        state: str,
+        *,
+        error: str = "",
+        lead_id: str | None = None,
+        lead: dict | None = None,
+        count_attempt: bool = False,
+    ) -> None:
+        """Record how a send ended: "sent" (with the CRM's `lead_id`; the lead's data is dropped from the
+        row), or "failed"/"unknown" with the `error` (and `lead`, if the entry was changed). `count_attempt`
+        adds one to the attempts (a retry)."""
+        if state not in ROW_STATES or state == "sending":
+            raise ValueError(f"a send ends as sent, failed or unknown, not {state!r}")
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox SET state = ?, error = ?, lead_id = ?, owner = NULL, claimed_at = NULL, "
+                "lead = CASE WHEN ? = 'sent' THEN '{}' ELSE coalesce(?, lead) END, "
+                "attempts = attempts + ? WHERE id = ?",
+                (
+                    state,
+                    error,
+                    lead_id,
+                    state,
+                    None if lead is None else _json(lead),
+                    int(count_attempt),
+                    int(item_id),
+                ),
             )
-            for r in rows
-        ]
+
+    def outbox_reap(self) -> int:
+        """Turn "sending" rows whose sender is gone into "unknown": the process died (same host, its pid is
+        not running, or it is this pid with another process id), or the row outlived SEND_TIMEOUT. Returns
+        how many were turned."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, owner, claimed_at FROM outbox WHERE state = 'sending'"
+            ).fetchall()
+        if not rows:
+            return 0
+        oldest = self._wall() - SEND_TIMEOUT.total_seconds()
+        dead = [int(i) for i, owner, at in rows if at is None or at < oldest or not _alive(owner)]
+        if not dead:
+            return 0
+        marks = ",".join("?" * len(dead))
+        with self._lock:
+            cur = self._conn.execute(
+                f"UPDATE outbox SET state = 'unknown', error = ?, owner = NULL, claimed_at = NULL "
+                f"WHERE state = 'sending' AND id IN ({marks})",
+                (STOPPED_MID_SEND, *dead),
+            )
+            return cur.rowcount
 
     def outbox_update(self, item_id: int, *, error: str, state: str) -> None:
         """Record another failed attempt for this item."""
         _check_state(state)
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox SET error = ?, state = ?, attempts = attempts + 1 WHERE id = ?",
-                (error, state, int(item_id)),
-            )
+        self.outbox_finish(item_id, state, error=error, count_attempt=True)
 
     def outbox_remove(self, item_id: int) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM outbox WHERE id = ?", (int(item_id),))
+
+
+_COLUMNS = "id, lead, error, state, created_at, attempts, submission, lead_id"
+
+
+def _item(r: tuple) -> OutboxItem:
+    return OutboxItem(
+        id=int(r[0]),
+        lead=json.loads(r[1]),
+        error=r[2],
+        state=r[3],
+        created_at=datetime.fromisoformat(r[4]),
+        attempts=int(r[5]),
+        submission=r[6],
+        lead_id=r[7],
+    )
+
+
+def _json(lead: dict) -> str:
+    return json.dumps(lead, ensure_ascii=False)
+
+
+def _stamp(now: datetime | None) -> str:
+    return (now or clock.now()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process that wrote `owner` (host|pid|random id) may still be running. Another host's
+    process cannot be checked from here: it counts as alive (SEND_TIMEOUT still applies)."""
+    if not owner:
+        return False
+    if owner == PROCESS:
+        return True
+    host, _, rest = owner.partition("|")
+    pid_text, _, _ = rest.partition("|")
+    if host != socket.gethostname():
+        return True
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False  # this pid, another process id: the process that wrote it is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # running, as another user
+    try:  # a killed child its parent has not reaped yet is a zombie: dead for our purpose
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _check_state(state: str) -> None:
@@ -248,6 +465,9 @@ __all__ = [
     "DEFAULT_EXT_LABELS",
     "EXT_FIELDS",
     "OUTBOX_STATES",
+    "ROW_STATES",
+    "SEND_TIMEOUT",
+    "Claim",
     "OutboxItem",
     "Store",
     "apply_status_overrides",

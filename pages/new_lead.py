@@ -2,11 +2,17 @@
 before anything is sent, a warning when the lead is already in the CRM, and an outbox that keeps every
 lead the CRM did not accept until it is retried or discarded.
 
-One lead per click: the form's widgets are keyed by a generation number that moves on only after a
-success, so a second click (or a rerun) of the same submit cannot send the same entry again, and an entry
-already waiting in the outbox is never sent from the form a second time.
+One lead per submission, however the clicks and runs interleave: Streamlit may start a second click's run
+in a new thread while the first is still waiting for the CRM, so the guard is in the store, not in session
+state. Each submission has a key (this browser session, the form's generation, the entry); lib.new_lead
+writes the entry to the outbox as "sending" under that unique key before sending, and a run that finds the
+key taken waits for that send's outcome instead of sending. The form's widgets are keyed by the generation,
+which moves on only after a success; an entry already waiting in the outbox is never sent from the form
+again, and an outbox Retry is likewise claimed in the store by one run only.
 """
 
+import re
+import uuid
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -21,8 +27,10 @@ store = ui.store(s)
 src = ui.source(s)
 tz = ZoneInfo(s.timezone)
 state = st.session_state
-state.setdefault("nl_gen", 0)  # the form's generation: its submission token
+state.setdefault("nl_gen", 0)  # the form's generation: part of its submission key
+state.setdefault("nl_session", uuid.uuid4().hex)  # this browser session, the other part
 gen = state["nl_gen"]
+session_id = state["nl_session"]
 errors: dict[str, str] = state.get("nl_errors", {})
 
 st.title("New lead")
@@ -37,13 +45,23 @@ def field_error(name: str) -> None:
         st.error(errors[name], icon="⚠️")
 
 
+def markdown_text(value: object) -> str:
+    """User or CRM text made literal inside st.markdown (every Markdown and HTML sign escaped)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(value))
+
+
 def submit(lead: dict) -> None:
-    """Send once and remember the outcome, with no Streamlit call between the send and the bookkeeping
-    (a rerun can only interrupt a script at a Streamlit call)."""
+    """Send once per submission key and remember the outcome (a second click's run waits for the first
+    run's outcome instead of sending), with no Streamlit call between the send and the bookkeeping."""
+    key_ = new_lead.submission_key(session_id, gen, lead)
     with st.spinner("Sending the lead to the CRM…"):
-        result = new_lead.send(src, store, lead, replaces=state.get("nl_outbox_id"))
+        result = new_lead.send(
+            src, store, lead, submission=key_, replaces=state.get("nl_outbox_id"), now=p.now
+        )
         state["nl_result"] = result
-        if result.ok:
+        if result.state in ("sending", "gone"):
+            pass  # another run holds this send; its outcome shows in the outbox
+        elif result.ok:
             state["nl_gen"] = gen + 1  # a fresh, empty form; the old submit can no longer fire
             state.pop("nl_outbox_id", None)
             state.pop("nl_errors", None)
@@ -76,6 +94,8 @@ else:
         st.success(
             f"**Lead created — id {result.lead_id}.** The form below is ready for the next one.", icon="✅"
         )
+    elif result is not None and result.state in ("sending", "gone"):
+        st.info(result.message, icon="⏳")
     elif result is not None:
         st.error(f"**The lead was not created.** {result.message}", icon="🚫")
         st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
@@ -167,6 +187,9 @@ else:
         state.pop("nl_pending", None)
         if found_errors:
             st.rerun()
+        sent = store.outbox_get(submission=new_lead.submission_key(session_id, gen, lead))
+        if sent is not None and sent.state in ("sending", "sent"):
+            submit(lead)  # a second click on this very submission: shows its outcome, sends nothing
         held = new_lead.in_outbox(store, lead)
         duplicates = new_lead.find_duplicates(p.data.leads, lead["phone"], lead["email"])
         if held is not None:
@@ -225,36 +248,43 @@ else:
 st.subheader("Outbox")
 items = store.outbox_list()
 if note := state.pop("nl_outbox_note", None):
-    (st.success if note.ok else st.error)(note.message, icon="✅" if note.ok else "🚫")
+    if note.ok:
+        st.success(note.message, icon="✅")
+    elif note.state in ("sending", "gone"):
+        st.info(note.message, icon="⏳")
+    else:
+        st.error(note.message, icon="🚫")
 if not items:
     st.caption("Empty: every lead entered here was accepted by the CRM.")
 else:
     st.caption(
         f"{len(items)} lead(s) the CRM has not accepted, oldest first. **Unknown** means no answer came "
-        "after sending: Retry first looks for the lead in the CRM and sends it only if it is not there."
+        "after sending (or the dashboard stopped while sending): Retry first looks for the lead in the CRM "
+        "and sends it only if it is not there. **Sending** means a send is going on right now."
     )
 for item in items:
     lead = item.lead
     with st.container(border=True):
         info, retry_col, discard_col = st.columns([6, 1, 1], vertical_alignment="center")
-        badge = "🟠 unknown" if item.state == "unknown" else "🔴 failed"
+        badge = {"unknown": "🟠 unknown", "sending": "⏳ sending"}.get(item.state, "🔴 failed")
         # each value isolated (U+2068..U+2069) so a Hebrew name does not reorder the phone next to it
         values = (lead.get("name") or "(no name)", lead.get("phone"), lead.get("email"))
-        name_, *contact = [f"\u2068{v}\u2069" for v in values if v]
+        name_, *contact = [f"\u2068{markdown_text(v)}\u2069" for v in values if v]
         info.markdown(
             f"{badge}: **{name_}** · {' · '.join(contact)}  \n"
             f"kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
         )
-        info.caption(item.error)
-        # keyed by the attempt count: a second click on the same Retry cannot send twice
+        info.caption(markdown_text(item.error or "Being sent to the CRM now."))
+        # One send per item however often Retry is clicked: new_lead.retry claims the item in the store, and
+        # a second click's run waits for the first one's outcome. The key moves on with each failed attempt.
         if retry_col.button("Retry", key=f"nl_retry_{item.id}_{item.attempts}", disabled=not src.can_create):
             with st.spinner("Checking and sending…"):
-                note = new_lead.retry(src, store, item)
+                note = new_lead.retry(src, store, item, now=p.now)
                 state["nl_outbox_note"] = note
                 if note.ok:
                     ui.refresh()
             st.rerun()
-        if discard_col.button("Discard", key=f"nl_discard_{item.id}"):
+        if item.state != "sending" and discard_col.button("Discard", key=f"nl_discard_{item.id}"):
             store.outbox_remove(item.id)
             if state.get("nl_outbox_id") == item.id:
                 state.pop("nl_outbox_id")

@@ -6,8 +6,7 @@ No part of the code under test is replaced: the real V2Source and HttpClient tal
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import pytest
 
@@ -199,7 +198,7 @@ def test_an_unknown_item_is_not_resent_when_the_crm_cannot_be_checked(crm, sourc
 
 
 def test_an_older_lead_with_the_same_phone_does_not_count_as_already_created(crm, source, store):
-    old = (datetime.now(UTC) - timedelta(hours=3)).astimezone(ZoneInfo("Asia/Jerusalem")).replace(tzinfo=None)
+    old = datetime(2026, 11, 23, 11, 0)  # Jerusalem wall time, 3 h before NOW (14:00 there)
     crm.db.import_items(
         [{"name": "Earlier", "f_name": "Earlier", "phone": "+972545551234", "created_at": old.isoformat()}]
     )
@@ -222,6 +221,6 @@ def test_a_corrected_lead_replaces_its_failed_outbox_item(crm, source, store):
 def test_find_created_on_real_crm_leads(crm, source, store):
     send(source, store, hebrew_lead())
     leads = source.leads()
-    since = datetime.now(UTC) - timedelta(hours=1)
+    since = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # an hour before NOW (12:00 UTC), when it was created
     assert len(find_created(leads, "+972545551234", since)) == 1
     assert find_created(leads, "+972502345678", since).empty
