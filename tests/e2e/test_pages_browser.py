@@ -26,7 +26,8 @@ def pick(page: Page, label: str, option: str) -> None:
 
 
 def chart_title(page: Page) -> str:
-    return page.locator(".js-plotly-plot .gtitle").first.text_content() or ""
+    """The first chart's title with its subtitle line (the period)."""
+    return page.locator(".js-plotly-plot .g-gtitle").first.text_content() or ""
 
 
 def overview_leads(page: Page) -> str:
@@ -60,7 +61,7 @@ def test_changing_filters_updates_the_kpis_the_chart_and_the_url(page, app_url):
 
     pick(page, "Created", "Last 7 days")
     expect(page).to_have_url(re.compile(r"[?&]preset=last-7-days"), timeout=15_000)
-    expect(chart.locator(".gtitle")).not_to_have_text(title_30, timeout=15_000)
+    expect(chart.locator(".g-gtitle")).not_to_have_text(title_30, timeout=15_000)
     expect(page.locator('[data-testid="stMetric"]').filter(has_text="Leads").first.locator(
         '[data-testid="stMetricValue"]')).not_to_have_text(leads_30, timeout=15_000)  # fmt: skip
     # one bar per day with leads: at most 7 now
