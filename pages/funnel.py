@@ -27,7 +27,7 @@ if not ui.no_leads_notice(p):
     st.subheader("Compare")
     dimensions = {"UTM source": "utm_source", "Channel": "channel", "Owner": "owner", "UTM medium": "utm_medium",
                   "UTM campaign": "utm_campaign", **ui.extra_dimensions(p.data.leads)}  # fmt: skip
-    label = st.selectbox("Split the funnel by", list(dimensions), key="funnel_split")
+    label = st.selectbox("Split the funnel by", list(dimensions), key="split", bind="query-params")
     top = st.slider("Values to compare (the rest are grouped as “(other)”)", 2, 8, 4, key="funnel_top")
     split = analytics.funnel_by(
         p.leads, p.statuses, dimensions[label], DEFAULT_STAGES, top=top, aliases=p.aliases

@@ -12,11 +12,12 @@ tz, region = p.settings.timezone, p.settings.phone_region
 st.title("Leads")
 search_col, period_col = st.columns([3, 1], vertical_alignment="bottom")
 query = search_col.text_input(
-    "Search", placeholder="Name, phone, e-mail, company or lead id", key="leads_search"
+    "Search", placeholder="Name, phone, e-mail, company or lead id", key="q", bind="query-params"
 )
 only_period = period_col.toggle(
     "Only the selected period",
-    key="leads_only_period",
+    key="in_period",
+    bind="query-params",
     help="Off: a search looks at leads of every date (the sidebar's other filters still apply). "
     "On: only at leads created in the selected period.",
 )

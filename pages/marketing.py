@@ -18,21 +18,27 @@ INTERVAL = (
 if not ui.no_leads_notice(p):
     dims = {"Source": "utm_source", "Medium": "utm_medium", "Campaign": "utm_campaign", "Term": "utm_term",
             "Content": "utm_content", "Channel": "channel", **ui.extra_dimensions(p.data.leads)}  # fmt: skip
-    picked = st.pills("Group by", list(dims), selection_mode="multi", default=["Source"], key="mkt_by") or [
-        "Source"
-    ]
+    picked = st.pills(
+        "Group by", list(dims), selection_mode="multi", default=["Source"], key="group", bind="query-params"
+    ) or ["Source"]
     by = tuple(dims[d] for d in picked)
     metrics = {"Leads": "leads", "Customers": "won", "Conversion rate": "conversion_rate", "Junk": "junk",
                "Junk rate": "junk_rate", "Share of leads": "share"}  # fmt: skip
     left, right = st.columns(2)
-    sort_label = left.selectbox("Sort by", list(metrics), key="mkt_sort")
+    sort_label = left.selectbox("Sort by", list(metrics), key="sort", bind="query-params")
     min_help = (
         "Rates are compared only for groups with at least this many leads (junk left out for the conversion "
         "rate): the rate of a handful of leads swings by chance."
     )
     min_sample = int(
         right.number_input(
-            "Minimum sample for rates", min_value=1, value=30, step=5, key="mkt_min", help=min_help
+            "Minimum sample for rates",
+            min_value=1,
+            value=30,
+            step=5,
+            key="min_leads",
+            bind="query-params",
+            help=min_help,
         )
     )
     metric = metrics[sort_label]
@@ -90,7 +96,7 @@ if not ui.no_leads_notice(p):
 
     st.subheader("Conversion by source → medium → campaign")
     levels = {"Source": 1, "Source / medium": 2, "Source / medium / campaign": 3}
-    depth = levels[st.segmented_control("Down to", list(levels), default="Source / medium", key="mkt_depth")
+    depth = levels[st.segmented_control("Down to", list(levels), default="Source / medium", key="depth", bind="query-params")
                    or "Source / medium"]  # fmt: skip
     path = ("utm_source", "utm_medium", "utm_campaign")[:depth]
     level = " / ".join(c.removeprefix("utm_") for c in path)
@@ -116,7 +122,12 @@ if not ui.no_leads_notice(p):
         )  # fmt: skip
 
     st.subheader("Trend by source")
-    freq = st.segmented_control("Per", ["Day", "Week", "Month"], default="Week", key="mkt_freq") or "Week"
+    freq = (
+        st.segmented_control(
+            "Per", ["Day", "Week", "Month"], default="Week", key="mkt_per", bind="query-params"
+        )
+        or "Week"
+    )
     trend = analytics.leads_over_time(p.leads, freq[0], p.settings.timezone, by="utm_source", start=p.start,
                                       end=p.end, aliases=p.aliases)  # fmt: skip
     top = trend.groupby("utm_source", observed=True)["leads"].sum().nlargest(6).index

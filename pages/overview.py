@@ -58,7 +58,9 @@ if kpi["prev_start"] is not None and (note := ui.maturing_note(kpi)):
 
 if not ui.no_leads_notice(p):
     freq = (
-        st.segmented_control("Group by", ["Day", "Week", "Month"], default="Day", key="overview_freq")
+        st.segmented_control(
+            "Group by", ["Day", "Week", "Month"], default="Day", key="per", bind="query-params"
+        )
         or "Day"
     )
     series = analytics.leads_over_time(p.leads, freq[0], tz, start=p.start, end=p.end)
@@ -81,11 +83,16 @@ if not ui.no_leads_notice(p):
 
 st.subheader("Stale open leads")
 idle_days = st.number_input(
-    "Not updated for at least (days)", min_value=1, max_value=365, value=14, key="stale_days"
+    "Not updated for at least (days)",
+    min_value=1,
+    max_value=365,
+    value=14,
+    key="idle_days",
+    bind="query-params",
 )
 stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, int(idle_days), now=p.now, limit=500)
 st.caption(
-    f"{stale_count:,} open leads (any creation date, other filters applied) idle for {idle_days}+ days"
+    f"{ui.count(stale_count, 'open lead')} (any creation date, other filters applied) idle for {idle_days}+ days"
     + (f"; the {len(stale):,} idle longest are listed." if len(stale) < stale_count else ".")
 )
 if len(stale):

@@ -43,13 +43,18 @@ if len(p.scoped):
     st.subheader("Stale leads per owner")
     idle_days = int(
         st.number_input(
-            "Not updated for at least (days)", min_value=1, max_value=365, value=14, key="statuses_stale_days"
+            "Not updated for at least (days)",
+            min_value=1,
+            max_value=365,
+            value=14,
+            key="stale_days",
+            bind="query-params",
         )
     )
     per_owner = analytics.stale_by_owner(p.scoped, p.statuses, idle_days, now=p.now)
     stale, stale_count = analytics.stale_leads(p.scoped, p.statuses, idle_days, now=p.now, limit=500)
     st.caption(
-        f"{stale_count:,} open leads not updated for {idle_days}+ days, {scope}. "
+        f"{ui.count(stale_count, 'open lead')} not updated for {idle_days}+ days, {scope}. "
         "Per owner (rows) and days since the last update (columns); click a column header to sort."
     )
     if per_owner.empty:

@@ -83,8 +83,8 @@ def test_overview_counts_completed_calls_as_customers(aiployees):
 def test_funnel_and_split_by_call_campaign(aiployees):
     at = run_app("pages/funnel.py")
     assert list(at.dataframe[0].value["leads"]) == [7, 5, 2, 2]
-    assert "Call campaign" in at.selectbox(key="funnel_split").options
-    at.selectbox(key="funnel_split").set_value("Call campaign").run()
+    assert "Call campaign" in at.selectbox(key="split").options
+    at.selectbox(key="split").set_value("Call campaign").run()
     assert not at.exception
     got = {(r["campaign"], r["stage"]): r["leads"] for r in at.dataframe[1].value.to_dict("records")}
     assert got == {

@@ -253,7 +253,7 @@ def test_funnel_page_compares_sources_as_labelled_bars_and_a_table(serve_leads):
 def test_marketing_page_sorts_by_conversion_with_error_bars_and_says_when_there_is_no_leader(serve_leads):
     serve_leads(ITEMS)
     at = run_app("pages/marketing.py")
-    at.selectbox(key="mkt_sort").set_value("Conversion rate").run()
+    at.selectbox(key="sort").set_value("Conversion rate").run()
     assert not at.exception
     spec = figure(at, 0)
     bar = spec["data"][0]
@@ -270,7 +270,7 @@ def test_marketing_page_sorts_by_conversion_with_error_bars_and_says_when_there_
     )
     assert len(at.get("plotly_chart")) == 2  # the bars and the trend
     # by source with a minimum of 3: facebook 2/3 and google 1/3 (samples 3); (none) has no source
-    at.number_input(key="mkt_min").set_value(3).run()
+    at.number_input(key="min_leads").set_value(3).run()
     at.get("button_group")[-2].set_value("Source").run()  # "Down to" (the last one is the trend's "Per")
     assert not at.exception
     combos = figure(at, 1)["data"][0]

@@ -226,7 +226,7 @@ RECENT = lead_item(2, "no_answer", 1, "09:00:00", name="Dana Levi", f_name="Dana
 
 
 def search(at: AppTest, query: str) -> AppTest:
-    at.text_input(key="leads_search").input(query).run()
+    at.text_input(key="q").input(query).run()
     assert not at.exception, at.exception
     return at
 
@@ -244,7 +244,7 @@ def test_leads_search_finds_a_lead_from_may_with_the_default_period(serve_leads)
 def test_leads_search_within_the_period_says_the_lead_exists_outside_it(serve_leads):
     serve_leads([MAY, RECENT])
     at = run_app("pages/leads.py")
-    at.toggle(key="leads_only_period").set_value(True)
+    at.toggle(key="in_period").set_value(True)
     search(at, "ישראל כהן")
     assert not at.dataframe
     assert at.caption[0].value.startswith("0 leads found among those created ")
@@ -267,7 +267,7 @@ def test_leads_search_text_is_never_rendered_as_markdown(serve_leads):
     assert at.info[0].value == "No lead matches the search."
     texts = markdown_texts(at)
     assert texts and not [t for t in texts if "example.com" in t]
-    assert at.text_input(key="leads_search").value == INJECTION  # still in the box, as typed
+    assert at.text_input(key="q").value == INJECTION  # still in the box, as typed
 
 
 def test_leads_search_for_a_name_holding_markdown_shows_it_only_in_the_table(serve_leads):

@@ -74,7 +74,7 @@ def test_funnel_stages_and_the_pipeline_dimension(kommo_app):
     steps = at.dataframe[0].value
     assert list(steps["stage"]) == ["New", "Contacted", "Interested", "Customer"]
     assert list(steps["leads"]) == [6, 5, 2, 1]
-    split = at.selectbox(key="funnel_split")
+    split = at.selectbox(key="split")
     assert "Pipeline" in split.options
     split.set_value("Pipeline").run()
     got = {(r["pipeline"], r["stage"]): r["leads"] for r in at.dataframe[1].value.to_dict("records")}

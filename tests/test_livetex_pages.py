@@ -88,8 +88,8 @@ def test_overview_counts_handled_leads_as_customers(livetex):
 
 def test_funnel_split_by_lead_type(livetex):
     at = run_app("pages/funnel.py")
-    assert "Lead type" in at.selectbox(key="funnel_split").options
-    at.selectbox(key="funnel_split").set_value("Lead type").run()
+    assert "Lead type" in at.selectbox(key="split").options
+    at.selectbox(key="split").set_value("Lead type").run()
     assert not at.exception
     got = {(r["lead_type"], r["stage"]): r["leads"] for r in at.dataframe[1].value.to_dict("records")}
     stages = ("New", "Contacted", "Interested", "Customer")

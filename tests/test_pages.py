@@ -93,7 +93,7 @@ def test_funnel_table_counts_each_lead_up_to_its_stage(serve_leads):
 def test_funnel_split_by_owner(serve_leads):
     serve_leads(ITEMS)
     at = run_app("pages/funnel.py")
-    at.selectbox(key="funnel_split").set_value("Owner").run()
+    at.selectbox(key="split").set_value("Owner").run()
     split = at.dataframe[1].value
     # Avi (non-junk): 3 won, 7 interested, 10 won -> New 3, Contacted 3, Interested 3, Customer 2
     # Dana (non-junk): 1 new, 2 won, 5 lost -> New 3, Contacted 2, Interested 1, Customer 1
@@ -144,7 +144,7 @@ def test_marketing_counts_spellings_of_facebook_as_one_source(serve_leads):
     # 30 leads is the default minimum sample: no group of ITEMS is big enough to lead on a rate
     texts = [t.value for t in at.text]
     assert any(t.startswith("None of the named groups (source) with at least 30 leads") for t in texts)
-    at.number_input(key="mkt_min").set_value(3).run()
+    at.number_input(key="min_leads").set_value(3).run()
     # samples: facebook 4 - 1 junk = 3, google 5 - 2 = 3: conversion 2/3 = 66.7 % vs 1/3 -> facebook;
     # junk rate (of leads): facebook 1/4 = 25.0 %, google 2/5 = 40.0 % -> google
     texts = [t.value for t in at.text]
@@ -190,7 +190,7 @@ def test_leads_table_lists_the_period_newest_first(serve_leads):
 def test_leads_search_finds_a_phone_typed_with_dashes(serve_leads):
     serve_leads(ITEMS)
     at = run_app("pages/leads.py")
-    at.text_input(key="leads_search").input("050-111-22").run()
+    at.text_input(key="q").input("050-111-22").run()
     table = at.dataframe[0].value
     assert list(table["lead_id"]) == [ID(11)]
     assert list(table["phone"]) == ["050-111-2233"]  # stored as +972501112233, shown and found the local way
@@ -200,7 +200,7 @@ def test_leads_search_finds_a_phone_typed_with_dashes(serve_leads):
 def test_leads_search_without_a_match_says_so(serve_leads):
     serve_leads(ITEMS)
     at = run_app("pages/leads.py")
-    at.text_input(key="leads_search").input("nobody-like-this").run()
+    at.text_input(key="q").input("nobody-like-this").run()
     assert not at.dataframe
     assert at.info[0].value == "No lead matches the search."  # the query stays in its box, not in Markdown
 
@@ -208,7 +208,7 @@ def test_leads_search_without_a_match_says_so(serve_leads):
 def test_leads_csv_download_is_exactly_the_shown_row_with_the_formula_neutralised(serve_leads):
     serve_leads(ITEMS)
     at = run_app("pages/leads.py")
-    at.text_input(key="leads_search").input("Cohen").run()
+    at.text_input(key="q").input("Cohen").run()
     assert list(at.dataframe[0].value["lead_id"]) == [ID(6)]
     created = f"{jerusalem_today() - timedelta(days=3):%Y-%m-%d} 08:00"
     expected = (
@@ -281,7 +281,7 @@ def test_a_saved_utm_alias_regroups_the_marketing_table(serve_leads):
     # google's 5 leads now count as "search" (aliases are trimmed and case-folded); facebook unchanged
     table = {r["utm_source"]: r["leads"] for r in records(at.dataframe[0].value)}
     assert table == {"search": 5, "facebook": 4, "(none)": 1}
-    at.number_input(key="mkt_min").set_value(5).run()
+    at.number_input(key="min_leads").set_value(5).run()
     # junk rate among sources with at least 5 leads: only search (2 junk of 5); facebook has 4 leads
     assert [t.value for t in at.text][1] == "search"
     # ... and the sidebar offers the new name as a source

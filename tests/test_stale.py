@@ -216,7 +216,7 @@ def test_statuses_page_pins_stale_leads_on_owners(serve_leads):
     assert stale["owner"].tolist() == ["Dana", "Avi", "Dana", "(unassigned)"]
     assert any("4 open leads not updated for 14+ days" in c.value for c in at.caption)
 
-    at.number_input(key="statuses_stale_days").set_value(30).run()
+    at.number_input(key="stale_days").set_value(30).run()
     # stale at 30: 2 (120, Dana), 3 (40, Avi); a tie of 1, by name
     assert frame_with(at, "30 days").to_dict("records") == [
         {"owner": "Avi", "30 days": 0, "31–90 days": 1, "over 90 days": 0, "total": 1},

@@ -11,6 +11,11 @@ import streamlit as st
 from lib.ui.filters import period_label
 
 
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """'1 lead', '2 leads', '1,204 customers': a number with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
 def percent(value: float | None) -> str:
     """The one percent format: one decimal, e.g. '12.0%'; '—' when there is no value."""
     if value is None or pd.isna(value):
@@ -129,14 +134,15 @@ def won_help(kpi: dict) -> str:
 def conversion_note(kpi: dict) -> str:
     """How many of the period's leads are customers so far, and the previous period's at the same age."""
     n, conv = kpi["leads"], kpi["converted"]
+    are = "is a customer" if conv == 1 else "are customers"
     text = (
-        f"Of the {n:,} leads created in the period, {conv:,} are customers so far: "
+        f"Of the {count(n, 'lead')} created in the period, {conv:,} {are} so far: "
         f"{percent(kpi['conversion_rate'])} of those that are not junk."
     )
     if kpi["leads_prev"] is not None:
         text += (
-            f" The previous period's {kpi['leads_prev']:,} leads at the same age: {kpi['converted_prev']:,} "
-            f"customers, {percent(kpi['conversion_rate_prev'])}."
+            f" The previous period's {count(kpi['leads_prev'], 'lead')} at the same age: "
+            f"{count(kpi['converted_prev'], 'customer')}, {percent(kpi['conversion_rate_prev'])}."
         )
     return text
 
@@ -146,8 +152,10 @@ def maturing_note(kpi: dict) -> str | None:
     parts = []
     if kpi["maturing"] and kpi["days_to_win"]:
         parts.append(
-            f"Recent leads are still maturing: {kpi['maturing']:,} of the period's {kpi['leads']:,} leads "
-            f"are under {_days(kpi['days_to_win'])} old (half of all customers are won within "
+            "Recent leads are still maturing: "
+            f"{kpi['maturing']:,} of the period's {count(kpi['leads'], 'lead')}"
+            f" {'is' if kpi['maturing'] == 1 else 'are'} under {_days(kpi['days_to_win'])} old (half of all"
+            " customers are won within "
             f"{_days(kpi['days_to_win'])} of coming in)."
         )
     if kpi["unsure_prev"]:
