@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from lib import new_lead, ui
+from lib import contacts, new_lead, ui
 from lib.schema import UTM_FIELDS
 from lib.store import EXT_FIELDS
 
@@ -95,9 +95,9 @@ else:
             f"**Lead created — id {result.lead_id}.** The form below is ready for the next one.", icon="✅"
         )
     elif result is not None and result.state in ("sending", "gone"):
-        st.info(result.message, icon="⏳")
-    elif result is not None:
-        st.error(f"**The lead was not created.** {result.message}", icon="🚫")
+        st.info(markdown_text(result.message), icon="⏳")
+    elif result is not None:  # the CRM's words, shown as text
+        st.error(f"**The lead was not created.** {markdown_text(result.message)}", icon="🚫")
         st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
 
     with st.form(f"new_lead_{gen}", enter_to_submit=False):
@@ -218,7 +218,10 @@ else:
                 "Create the new lead anyway?",
                 icon="👥",
             )
-            shown = duplicates.assign(created_at=duplicates["created_at"].dt.tz_convert(tz))
+            shown = duplicates.assign(
+                created_at=duplicates["created_at"].dt.tz_convert(tz),
+                phone=contacts.display_phones(duplicates["phone"], s.phone_region),
+            )
             st.dataframe(
                 shown[["name", "status", "created_at", "phone", "email", "matched_on", "lead_id"]],
                 hide_index=True,
@@ -251,9 +254,9 @@ if note := state.pop("nl_outbox_note", None):
     if note.ok:
         st.success(note.message, icon="✅")
     elif note.state in ("sending", "gone"):
-        st.info(note.message, icon="⏳")
+        st.info(markdown_text(note.message), icon="⏳")
     else:
-        st.error(note.message, icon="🚫")
+        st.error(markdown_text(note.message), icon="🚫")
 if not items:
     st.caption("Empty: every lead entered here was accepted by the CRM.")
 else:
@@ -268,7 +271,8 @@ for item in items:
         info, retry_col, discard_col = st.columns([6, 1, 1], vertical_alignment="center")
         badge = {"unknown": "🟠 unknown", "sending": "⏳ sending"}.get(item.state, "🔴 failed")
         # each value isolated (U+2068..U+2069) so a Hebrew name does not reorder the phone next to it
-        values = (lead.get("name") or "(no name)", lead.get("phone"), lead.get("email"))
+        phone_ = lead.get("phone") and contacts.display_phone(str(lead["phone"]), s.phone_region)
+        values = (lead.get("name") or "(no name)", phone_, lead.get("email"))
         name_, *contact = [f"\u2068{markdown_text(v)}\u2069" for v in values if v]
         info.markdown(
             f"{badge}: **{name_}** · {' · '.join(contact)}  \n"
