@@ -12,6 +12,7 @@ from lib.contacts import display_phones
 from lib.links import lead_url_template, lead_urls
 from lib.schema import EXTRA_DIMENSIONS
 from lib.ui.data import settings
+from lib.ui.formatting import RATE_COLUMNS
 
 EAGER_CSV_ROWS = 2_000
 
@@ -29,7 +30,8 @@ def table(
     select = {}
     if selectable:
         select = {"key": _selection_key(frame, name), "on_select": "rerun", "selection_mode": "single-row"}
-    st.dataframe(frame, column_config=column_config, hide_index=True, height=height or "auto", **select)
+    shown = _rounded_rates(frame, column_config)
+    st.dataframe(shown, column_config=column_config, hide_index=True, height=height or "auto", **select)
     # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
     st.download_button(
         "Download CSV",
@@ -39,6 +41,20 @@ def table(
         icon="⬇️",
         key=f"csv_{name}",
     )
+
+
+def _rounded_rates(frame: pd.DataFrame, column_config: dict | None) -> pd.DataFrame:
+    """The rate columns (RATE_COLUMNS: percent with one decimal) rounded to that decimal for the screen.
+
+    Streamlit *truncates* a number to its column's step (0.067538 shows as 6.7%) while charts and text round
+    (6.8%): the same share would read differently in a table and in the chart above it. Rounded first, the
+    table shows what the chart shows; the CSV keeps the full value."""
+    rates = [
+        c
+        for c in frame.columns
+        if column_config and c in RATE_COLUMNS and column_config.get(c) is RATE_COLUMNS[c]
+    ]
+    return frame.assign(**{c: frame[c].astype("float64").round(3) for c in rates}) if rates else frame
 
 
 def _selection_key(frame: pd.DataFrame, name: str) -> str:
