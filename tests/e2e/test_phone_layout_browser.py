@@ -36,3 +36,15 @@ def test_overview_kpis_are_a_two_by_two_grid_and_titles_fit(phone, app_url):
     for i in range(phone.locator(".js-plotly-plot .gtitle").count()):
         box = phone.locator(".js-plotly-plot .gtitle").nth(i).bounding_box()
         assert box["x"] + box["width"] <= PHONE["width"], phone.locator(".gtitle").nth(i).text_content()
+
+
+def test_new_lead_form_asks_for_the_phone_second(phone, app_url):
+    phone.goto(f"{app_url}/new_lead")
+    expect(phone.get_by_role("heading", name="New lead")).to_be_visible(timeout=60_000)
+    form = phone.locator('[data-testid="stForm"]').first
+    boxes = form.get_by_role("textbox")
+    expect(boxes.nth(1)).to_be_visible(timeout=30_000)
+    labels = [boxes.nth(i).get_attribute("aria-label") for i in range(2)]
+    assert labels[0].startswith("Full name") and labels[1].startswith("Phone"), labels
+    box = boxes.nth(1).bounding_box()
+    assert box["x"] + box["width"] <= PHONE["width"]  # the field fits the screen
