@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from lib.store import Store
 from tests.e2e.conftest import start_app
+from tests.e2e.test_new_lead_browser import fill, open_form
 from tests.fakes.v2_faults import FaultyDemoCRM
 
 pytestmark = pytest.mark.e2e
@@ -55,18 +56,6 @@ def creates(crm) -> int:
 
 def phones(crm) -> list[str]:
     return [lead["phone"] for lead in crm.db.leads_page(0, 1000)]
-
-
-def open_form(page, url: str) -> None:
-    page.goto(f"{url}/new_lead")
-    expect(page.get_by_role("heading", name="New lead")).to_be_visible(timeout=60_000)
-    expect(page.get_by_role("textbox", name="Full name *")).to_be_visible(timeout=30_000)
-
-
-def fill(page, name: str, phone: str) -> None:
-    page.get_by_role("textbox", name="Full name *").fill(name)
-    page.get_by_role("textbox", name="Phone *").fill(phone)
-    page.get_by_role("textbox", name="Phone *").blur()
 
 
 def test_two_clicks_half_a_second_apart_on_a_slow_crm_create_one_lead(page, crm, crm_app):
