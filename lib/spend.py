@@ -59,7 +59,7 @@ PLATFORMS: dict[str, tuple[str, str | None, str | None]] = {
 # currency code taken off), per canonical field.
 _NAMES: dict[str, tuple[str, ...]] = {
     "date": (
-        "date", "day", "reporting starts", "by day", "stat time day", "יום", "תאריך", "תחילת הדיווח",
+        "date", "day", "by day", "stat time day", "יום", "תאריך", "reporting starts", "תחילת הדיווח",
     ),
     "utm_source": ("utm_source", "utm source", "source", "מקור"),
     "utm_medium": ("utm_medium", "utm medium", "medium", "מדיום"),
@@ -290,13 +290,15 @@ def detect_platform(columns: Iterable[str]) -> str:
 def guess_mapping(raw: RawTable, platform: str | None = None) -> ColumnMapping:
     """The mapping the file's column names suggest (the first column recognised for each field)."""
     columns: dict[str, str | None] = dict.fromkeys(FIELDS)
-    header_currency = None
-    for col in raw.columns:
+    rank: dict[str, int] = {}
+    for col in raw.columns:  # the best-known name wins: Meta's "Day" over its "Reporting starts"
         name = _field_of(col)
-        if name and columns[name] is None:
-            columns[name] = col
-            if name == "spend":
-                header_currency = _split_currency(col)[1]
+        if name:
+            at = _NAMES[name].index(_split_currency(col)[0])
+            if name not in rank or at < rank[name]:
+                columns[name], rank[name] = col, at
+    spend_col = columns["spend"]
+    header_currency = _split_currency(spend_col)[1] if spend_col else None
     return ColumnMapping(platform or detect_platform(raw.columns), columns, header_currency)
 
 
