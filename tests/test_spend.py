@@ -496,3 +496,31 @@ def test_page_asks_for_a_rate_and_shows_row_errors(serve_leads):
     assert list(at.dataframe[0].value["Spend (ILS)"]) == [250.0, 120.5, 148.0]  # 40 x 3.7 = 148
     click(at, "Import 3 rows")
     assert stored(at)["spend"].sum() == 518.5  # 250 + 120.5 + 148
+
+
+def test_page_hand_edits_the_stored_spend(serve_leads):
+    at = ad_spend_page(serve_leads)
+    at.file_uploader[0].set_value(("template.csv", TEMPLATE, "text/csv")).run()
+    at.number_input[0].set_value(3.7).run()
+    click(at, "Import 3 rows")  # facebook 250, google 120.5, newsletter 148
+    key = at.data_editor[0].key
+    # a wrong edit (negative spend) saves nothing and says which line
+    at.session_state[key] = {"edited_rows": {"1": {"spend": -5.0}}, "added_rows": [], "deleted_rows": []}
+    click(at, "Save changes")
+    assert at.error[0].value == "Nothing was saved. Fix these lines first:"
+    [found] = [d.value for d in at.dataframe if "Problem" in d.value.columns]
+    assert list(found["Problem"]) == ["Line 2: spend is negative (\u22125.00)"]
+    assert list(stored(at)["spend"]) == [250.0, 120.5, 148.0]
+    # change one value, add a row, delete one: the table is stored as edited
+    at.session_state[key] = {
+        "edited_rows": {"0": {"spend": 99.0}},
+        "added_rows": [{"date": "2026-11-05", "utm_source": "yahoo", "spend": 3}],
+        "deleted_rows": [2],
+    }
+    click(at, "Save changes")
+    assert at.success[0].value == "Saved: 3 rows of spend."
+    table = stored(at)
+    assert list(table["utm_source"]) == ["facebook", "google", "yahoo"]
+    assert list(table["spend"]) == [99.0, 120.5, 3.0]
+    months = at.dataframe[-1].value
+    assert list(months["Spend (ILS)"]) == [222.5]  # 99 + 120.5 + 3
