@@ -2,11 +2,18 @@
 (the same day × source × medium × campaign replaces, never doubles), and edit the stored spend by hand."""
 
 import hashlib
+import re
 
 import pandas as pd
 import streamlit as st
 
 from lib import export, spend, ui
+
+
+def literal(text: object) -> str:
+    """File text (a name, a column) made literal inside Markdown: every Markdown and HTML sign escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+
 
 s = ui.settings()
 store = ui.store(s)
@@ -37,7 +44,7 @@ if upload is not None:
     try:
         raw = spend.read_file(data, upload.name)
     except spend.SpendFileError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(literal(exc), icon="⚠️")
         raw = None
     if raw is not None:
         guess = spend.guess_mapping(raw)

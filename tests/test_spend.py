@@ -524,3 +524,30 @@ def test_page_hand_edits_the_stored_spend(serve_leads):
     assert list(table["spend"]) == [99.0, 120.5, 3.0]
     months = at.dataframe[-1].value
     assert list(months["Spend (ILS)"]) == [222.5]  # 99 + 120.5 + 3
+
+
+def test_page_explains_an_unreadable_file_as_plain_text(serve_leads):
+    at = ad_spend_page(serve_leads)
+    at.file_uploader[0].set_value(
+        ("**bold** [x](http://evil).xlsx", b"PK\x03\x04 broken", "application/zip")
+    ).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith(
+        "The file “\\*\\*bold\\*\\* \\[x\\]\\(http\\:"
+    )  # shown literally, not as Markdown
+    assert not [b for b in at.button if b.label.startswith("Import")]
+
+
+@pytest.mark.parametrize(
+    ("columns", "platform"),
+    [
+        (["יום", "קמפיין", "עלות", "קוד מטבע"], "google"),  # Google Ads, Hebrew interface
+        (["Campaign name", "Day", "Amount spent (USD)"], "meta"),
+        (["Date", "Campaign name", "Cost", "Currency"], "tiktok"),
+        (["date", "utm_source", "utm_medium", "utm_campaign", "spend"], "other"),
+        (["Date", "Amount"], "other"),
+    ],
+)
+def test_detect_platform(columns, platform):
+    assert spend.detect_platform(columns) == platform
