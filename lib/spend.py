@@ -404,6 +404,10 @@ def money(value: float) -> str:
 
 
 def _is_totals(row: list, date_index: int | None) -> bool:
+    """A totals row: "Total", "Total: Account", "סה״כ"... in the first cell or the date's, where no day is
+    (so a campaign named "Total Recall" on a real day is kept)."""
+    if date_index is not None and parse_date(row[date_index]) is not None:
+        return False
     cells = [row[0]] if row else []
     if date_index is not None:
         cells.append(row[date_index])
@@ -411,9 +415,18 @@ def _is_totals(row: list, date_index: int | None) -> bool:
         if not _filled(cell) or not isinstance(cell, str):
             continue
         text = _norm(cell).rstrip(":")
-        if text in _TOTALS or text.startswith(("total:", "total ", "totals ", "סה״כ ", 'סה"כ ')):
+        if text in _TOTALS or text.startswith(("total:", "total ", "totals ", "סה״כ", 'סה"כ')):
             return True
     return False
+
+
+def _range_end(raw: RawTable, mapping: ColumnMapping) -> int | None:
+    """The "Reporting ends" column when the date is Meta's "Reporting starts" (a row then covers a range)."""
+    date_col = mapping.columns.get("date")
+    if not date_col or _split_currency(date_col)[0] not in ("reporting starts", "תחילת הדיווח"):
+        return None
+    ends = [i for i, c in enumerate(raw.columns) if _norm(c) in ("reporting ends", "סיום הדיווח")]
+    return ends[0] if ends else None
 
 
 # -- applying a mapping --------------------------------------------------------------------------------
@@ -444,6 +457,7 @@ def apply_mapping(
     if any(e.row is None for e in out.errors):
         return out
 
+    range_end = _range_end(raw, mapping)
     sums: dict[tuple, dict] = {}
     seen_foreign: set[str] = set()
     missing: set[str] = set()
@@ -467,6 +481,16 @@ def apply_mapping(
         day = parse_date(day_cell)
         if day is None:
             out.errors.append(RowError(n, f"Row {n}: the date “{_shown(day_cell)}” is not a date"))
+            continue
+        last = parse_date(row[range_end]) if range_end is not None else None
+        if last is not None and last != day:
+            out.errors.append(
+                RowError(
+                    n,
+                    f"Row {n}: covers {day.isoformat()} to {last.isoformat()}, not one day: export the "
+                    "report broken down by day",
+                )
+            )
             continue
         if not _filled(spend_cell):
             out.errors.append(RowError(n, f"Row {n}: there is no spend"))

@@ -551,3 +551,30 @@ def test_page_explains_an_unreadable_file_as_plain_text(serve_leads):
 )
 def test_detect_platform(columns, platform):
     assert spend.detect_platform(columns) == platform
+
+
+def test_meta_without_a_day_column_refuses_rows_that_span_days():
+    # "Reporting starts"/"Reporting ends" are the only dates: a row of Nov 1..3 is three days' spend in one
+    data = (
+        b"Campaign name,Reporting starts,Reporting ends,Amount spent (ILS)\n"
+        b"Black Friday,2026-11-01,2026-11-01,100\n"
+        b"Black Friday,2026-11-01,2026-11-03,300\n"
+    )
+    mapping, result = spend.import_file(data, "meta.csv")
+    assert mapping.columns["date"] == "Reporting starts"
+    assert rows_of(result) == [(NOV1, "facebook", "cpc", "Black Friday", 100.0)]
+    assert problems(result) == [
+        "Row 3: covers 2026-11-01 to 2026-11-03, not one day: export the report broken down by day"
+    ]
+
+
+def test_a_campaign_named_total_on_a_real_day_is_kept():
+    data = (
+        "שם הקמפיין,יום,הסכום שהוצא (ILS)\nTotal Recall,2026-11-01,50\nסה״כ מבצעים,2026-11-01,25\nסה״כ,,75\n"
+    ).encode()
+    _, result = spend.import_file(data, "meta-he.csv")
+    assert rows_of(result) == [
+        (NOV1, "facebook", "cpc", "Total Recall", 50.0),
+        (NOV1, "facebook", "cpc", "סה״כ מבצעים", 25.0),
+    ]
+    assert result.totals_dropped == 1
