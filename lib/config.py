@@ -20,6 +20,7 @@ import tomli_w
 
 from lib import clock
 from lib.errors import ConfigError
+from lib.spend import CURRENCIES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +72,7 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "phone_region": ("LEADS_PHONE_REGION", "IL"),
     "demo_size": ("LEADS_DEMO_SIZE", 5000),
     "lead_url": ("LEADS_LEAD_URL", None),
+    "currency": ("LEADS_CURRENCY", "ILS"),
 }
 
 
@@ -87,6 +89,7 @@ class Settings:
     phone_region: str = "IL"
     demo_size: int = 5000
     lead_url: str | None = None  # a lead's page in the CRM, `{id}` standing for its id (None: per CRM)
+    currency: str = "ILS"  # the account currency (ISO 4217) ad spend is kept in
 
     @property
     def is_demo(self) -> bool:
@@ -214,6 +217,12 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
             f"such as https://crm.example/lead/{{id}} (got {lead_url!r})"
         )
 
+    currency = str(raw["currency"] or "ILS").upper()
+    if currency not in CURRENCIES:
+        problems.append(
+            f"LEADS_CURRENCY must be a three-letter currency code such as ILS or USD (got {currency!r})"
+        )
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -226,6 +235,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         phone_region=region,
         demo_size=demo_size,
         lead_url=lead_url,
+        currency=currency,
     )
 
 

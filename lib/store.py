@@ -1,5 +1,6 @@
-"""SQLite under LEADS_DATA_DIR: the user's settings (status roles, UTM aliases, custom-field labels) and
-the outbox of leads the CRM has not accepted.
+"""SQLite under LEADS_DATA_DIR: the user's settings (status roles, UTM aliases, custom-field labels), the
+outbox of leads the CRM has not accepted, and the ad spend imported or typed in (one row per day x source x
+medium x campaign).
 
 One file, `dashboard.sqlite3`, in WAL mode so that readers never wait for a writer; one connection per
 Store guarded by a lock, so one Store can be shared by every Streamlit session of the process. Settings are
@@ -15,9 +16,9 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ STOPPED_MID_SEND = (
 )
 # Who is sending: host, process id and a random id of this process (a pid can be reused after a restart).
 PROCESS = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +64,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 # (unique, NULL for rows older than the guard), who holds a "sending" row and since when (epoch seconds),
 # and the CRM's id once sent.
 _OUTBOX_COLUMNS = {"submission": "TEXT", "owner": "TEXT", "claimed_at": "REAL", "lead_id": "TEXT"}
+# Schema 3: ad spend, one row per day x source x medium x campaign (a missing value is stored as '' so the
+# key stays unique: SQLite lets NULLs repeat in a UNIQUE key). `spend` is in the account currency.
+_SPEND_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ad_spend (
+    day TEXT NOT NULL,
+    utm_source TEXT NOT NULL DEFAULT '',
+    utm_medium TEXT NOT NULL DEFAULT '',
+    utm_campaign TEXT NOT NULL DEFAULT '',
+    spend REAL NOT NULL,
+    imported_at TEXT NOT NULL,
+    source_file TEXT,
+    UNIQUE (day, utm_source, utm_medium, utm_campaign)
+)
+"""
+SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "spend")
+EDITED_BY_HAND = "(edited by hand)"
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,7 @@ class Store:
                     c.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
             c.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_submission ON outbox (submission)")
             c.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
+            c.execute(_SPEND_SCHEMA)
             c.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
@@ -364,6 +382,142 @@ class Store:
         with self._lock:
             self._conn.execute("DELETE FROM outbox WHERE id = ?", (int(item_id),))
 
+    # -- ad spend -------------------------------------------------------------------------------------
+
+    def save_spend(
+        self, rows: Iterable[Mapping], *, source_file: str | None = None, now: datetime | None = None
+    ) -> tuple[int, int]:
+        """Upsert spend rows (date, utm_source, utm_medium, utm_campaign, spend): a row whose day x source x
+        medium x campaign is already stored replaces it (never adds to it), so importing a file again
+        changes nothing. Returns (inserted, replaced)."""
+        stamp = _stamp(now)
+        inserted = replaced = 0
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    key = _spend_key(row)
+                    found = c.execute(f"SELECT 1 FROM ad_spend WHERE {_SPEND_WHERE}", key).fetchone()
+                    c.execute(
+                        f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT(day, utm_source, utm_medium, utm_campaign) DO UPDATE SET "
+                        "spend = excluded.spend, imported_at = excluded.imported_at, "
+                        "source_file = excluded.source_file",
+                        (*key, float(row["spend"]), stamp, source_file),
+                    )
+                    if found:
+                        replaced += 1
+                    else:
+                        inserted += 1
+                _bump(c)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return inserted, replaced
+
+    def spend_frame(self) -> pd.DataFrame:
+        """Every stored spend row, by day, source, medium, campaign: `date` (datetime64[ns], the day),
+        `utm_source`, `utm_medium`, `utm_campaign` (string, NA where empty), `spend` (float64)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT day, utm_source, utm_medium, utm_campaign, spend FROM ad_spend "
+                "ORDER BY day, utm_source, utm_medium, utm_campaign"
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
+        out = pd.DataFrame(
+            {"date": pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")}
+        )
+        for name in SPEND_COLUMNS[1:4]:
+            out[name] = frame[name].astype("string").replace("", pd.NA)
+        out["spend"] = frame["spend"].astype("float64")
+        return out
+
+    def delete_spend(self, keys: Iterable[tuple]) -> int:
+        """Delete spend rows by (date, utm_source, utm_medium, utm_campaign) (None or NA for an empty
+        value); returns how many were deleted."""
+        deleted = 0
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for day, source, medium, campaign in keys:
+                    key = _spend_key(
+                        {"date": day, "utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+                    )
+                    deleted += c.execute(f"DELETE FROM ad_spend WHERE {_SPEND_WHERE}", key).rowcount
+                _bump(c)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return deleted
+
+    def replace_spend_table(
+        self, frame: pd.DataFrame | Iterable[Mapping], *, now: datetime | None = None
+    ) -> None:
+        """Make the stored spend exactly these rows (the hand-edited table, already checked by
+        lib.spend.clean_table: one row per key). A row whose key and spend are unchanged keeps when and from
+        which file it was imported; a new or changed one is marked as edited by hand."""
+        rows = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else list(frame)
+        stamp = _stamp(now)
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                old = {
+                    tuple(r[:4]): r[4:]
+                    for r in c.execute(
+                        "SELECT day, utm_source, utm_medium, utm_campaign, spend, imported_at, source_file "
+                        "FROM ad_spend"
+                    )
+                }
+                c.execute("DELETE FROM ad_spend")
+                for row in rows:
+                    key = _spend_key(row)
+                    spend = round(float(row["spend"]), 2)
+                    before = old.get(key)
+                    if before is not None and round(before[0], 2) == spend:
+                        meta = (before[1], before[2])
+                    else:
+                        meta = (stamp, EDITED_BY_HAND)
+                    c.execute(
+                        f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (*key, spend, *meta),
+                    )
+                _bump(c)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+
+
+_SPEND_FIELDS = "day, utm_source, utm_medium, utm_campaign, spend, imported_at, source_file"
+_SPEND_WHERE = "day = ? AND utm_source = ? AND utm_medium = ? AND utm_campaign = ?"
+
+
+def _spend_key(row: Mapping) -> tuple[str, str, str, str]:
+    """(day as YYYY-MM-DD, source, medium, campaign) with '' for a missing value."""
+    day = row["date"]
+    if isinstance(day, datetime | pd.Timestamp):
+        day = day.date()
+    elif not isinstance(day, date):
+        day = pd.Timestamp(str(day)).date()
+    return (day.isoformat(), *(_key_text(row.get(k)) for k in SPEND_COLUMNS[1:4]))
+
+
+def _key_text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _bump(c: sqlite3.Connection) -> None:
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('version', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1"
+    )
+
 
 _COLUMNS = "id, lead, error, state, created_at, attempts, submission, lead_id"
 
@@ -467,6 +621,7 @@ __all__ = [
     "OUTBOX_STATES",
     "ROW_STATES",
     "SEND_TIMEOUT",
+    "SPEND_COLUMNS",
     "Claim",
     "OutboxItem",
     "Store",

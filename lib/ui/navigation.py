@@ -10,7 +10,7 @@ NAVIGATION = {  # section -> pages (file, title, icon); the first page is the de
         ("pages/funnel.py", "Funnel", "🔻"),
         ("pages/statuses.py", "Statuses", "🏷️"),
     ],
-    "Marketing": [("pages/marketing.py", "Marketing", "📣")],
+    "Marketing": [("pages/marketing.py", "Marketing", "📣"), ("pages/ad_spend.py", "Ad spend", "💰")],
     "Sales": [("pages/leads.py", "Leads", "📋"), ("pages/new_lead.py", "New lead", "➕")],
     "Admin": [("pages/settings.py", "Settings", "⚙️")],
 }
