@@ -98,3 +98,97 @@ def test_store_keeps_goals(tmp_path):
     assert Store(tmp_path).goals() == goals  # persisted, Hebrew intact
     store.save_goals([])
     assert store.goals() == []
+
+
+# -- the Goals page and the Overview's goals (AppTest) ---------------------------------------------------
+
+
+def goals_store() -> Store:
+    import os
+    from pathlib import Path
+
+    return Store(Path(os.environ["LEADS_DATA_DIR"]))
+
+
+@pytest.fixture
+def november(monkeypatch, serve_leads, fresh_streamlit_caches):
+    """A CRM at 21 Nov 2026 12:00 Jerusalem (20.5 of 30 days gone) holding leads 1-5."""
+    monkeypatch.setenv("LEADS_NOW", "2026-11-21T12:00:00+02:00")
+    from tests.conftest import lead_item
+
+    serve_leads(
+        [
+            lead_item(1, "new", 0, "10:00:00", utm_source="fb"),
+            lead_item(2, "converted", 1, "09:00:00", utm_source="Facebook"),  # won
+            lead_item(3, "returning", 5, "12:00:00", utm_source="google"),  # won
+            lead_item(4, "duplicate", 10, "15:00:00", utm_source="google"),
+            lead_item(5, "converted", 25, "15:00:00", utm_source="fb"),  # 27 Oct: not this month
+        ]
+    )
+    # November: leads 1-4 = 4; facebook customers: lead 2 = 1
+
+
+def test_overview_shows_this_months_goals(november):
+    from tests.conftest import run_app
+
+    goals_store().save_goals(
+        [
+            {"month": "2026-11", "metric": "leads", "source": "", "target": 6},
+            {"month": "2026-11", "metric": "customers", "source": "fb", "target": 1},
+            {"month": "2026-10", "metric": "leads", "source": "", "target": 100},  # last month: not shown
+        ]
+    )
+    at = run_app()
+    assert [h.value for h in at.subheader][0] == "Goals for November 2026"
+    # 6 × 20.5 / 30 = 4.1 leads expected by now, 4 created: behind. 1 × 20.5 / 30 = 0.68 customers
+    # expected, 1 won (lead 2): on track.
+    assert [e.value for e in at.error] == [
+        "Behind: 4 of 6 leads, 68% of the month gone (4.1 expected by now)."
+    ]
+    assert [s.value for s in at.success] == [
+        "On track: 1 of 1 customers from facebook, 68% of the month gone."
+    ]
+
+
+def test_overview_without_goals_shows_none(november):
+    from tests.conftest import run_app
+
+    at = run_app()
+    assert "Goals for November 2026" not in [h.value for h in at.subheader]
+    assert not at.error and not at.success
+
+
+def test_goals_page_lists_saves_and_shows_progress(november):
+    from tests.conftest import run_app
+
+    store = goals_store()
+    # as a user may have typed them: a full date for the month, spaces around the source
+    store.save_goals([{"month": "2026-11-02", "metric": "leads", "source": " fb ", "target": 2}])
+    at = run_app("pages/goals.py")
+    assert at.title[0].value == "Goals"
+    shown = at.dataframe[0].value
+    assert shown.to_dict("records") == [
+        {"month": "2026-11-02", "metric": "Leads", "source": " fb ", "target": 2.0}
+    ]
+    # facebook leads this month: 1 and 2 = 2 of 2 (1.37 expected by now): on track
+    assert [s.value for s in at.success] == ["On track: 2 of 2 leads from facebook, 68% of the month gone."]
+    next(b for b in at.button if b.label == "Save goals").click().run()
+    assert not at.exception
+    assert store.goals() == [{"month": "2026-11", "metric": "leads", "source": "fb", "target": 2.0}]
+
+
+def test_goals_page_refuses_a_bad_goal(november):
+    from tests.conftest import run_app
+
+    store = goals_store()
+    store.save_goals([{"month": "2026-11", "metric": "leads", "source": "", "target": -5}])
+    at = run_app("pages/goals.py")
+    next(b for b in at.button if b.label == "Save goals").click().run()
+    assert any("Not saved" in e.value and "0 or more" in e.value for e in at.error)
+    assert store.goals()[0]["target"] == -5  # unchanged
+
+
+def test_goal_progress_leaves_out_a_broken_goal():
+    goals = [{"month": "2026-11", "metric": "leads", "target": -5}, GOALS[0]]
+    got = A.goal_progress(LEADS, STATUSES, SPEND, goals, "2026-11", NOW, TZ)
+    assert got["target"].tolist() == [12.0]

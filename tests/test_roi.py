@@ -201,3 +201,11 @@ def test_cost_per_lead_change_against_the_same_length_before():
     assert (fb["spend"], fb["leads"], fb["cost_per_lead"]) == (200.0, 2, 100.0)
     assert (fb["spend_prev"], fb["leads_prev"], fb["cost_per_lead_prev"]) == (400.0, 1, 400.0)
     assert fb["change"] == pytest.approx(-0.75)
+
+
+def test_filter_spend_follows_the_sidebar_utm_filters():
+    only_fb = A.filter_spend(SPEND, A.LeadFilter(sources=("facebook",)))
+    assert only_fb["spend"].tolist() == [400.0, 200.0]  # "Facebook" and "FB" rows
+    social = A.filter_spend(SPEND, A.LeadFilter(channels=("Paid Social",)))
+    assert social["spend"].tolist() == [400.0, 200.0, 150.0]  # Facebook cpc ×2, TikTok paid
+    assert len(A.filter_spend(SPEND, A.LeadFilter(status_ids=("s_won",)))) == 4  # statuses do not apply

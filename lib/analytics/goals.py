@@ -88,6 +88,17 @@ def clean_goals(goals: Sequence[Mapping]) -> list[dict]:
     return out
 
 
+def _readable(goals: Sequence[Mapping]) -> list[dict]:
+    """The goals that pass ``clean_goals``, cleaned; a broken one is left out rather than break a page."""
+    out = []
+    for g in goals:
+        try:
+            out += clean_goals([g])
+        except ValueError:
+            continue
+    return out
+
+
 def goal_progress(
     leads: pd.DataFrame,
     statuses: pd.DataFrame,
@@ -100,9 +111,10 @@ def goal_progress(
 ) -> pd.DataFrame:
     """Progress of the goals set for ``month`` at ``now`` (see the module's docstring): one row per goal, in
     the order given, with ``GOAL_COLUMNS``. ``leads`` are all leads (any date; the month is cut here),
-    ``spend`` the spend frame (any dates). ``source`` is the cleaned source ("" for all sources)."""
+    ``spend`` the spend frame (any dates). ``source`` is the cleaned source ("" for all sources).
+    A goal that ``clean_goals`` refuses is left out."""
     key = month_key(month)
-    mine = [g for g in clean_goals(goals) if g["month"] == key]
+    mine = [g for g in _readable(goals) if g["month"] == key]
     if not mine:
         return pd.DataFrame({c: [] for c in GOAL_COLUMNS})
     first, last = month_bounds(key)

@@ -63,6 +63,23 @@ def spend_in_period(spend: pd.DataFrame, start: date | None, end: date | None) -
     return spend[keep]
 
 
+def filter_spend(spend: pd.DataFrame | None, f, aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The spend rows a sidebar ``LeadFilter`` selects: its UTM source/medium/campaign and channel lists,
+    matched on cleaned values as for leads (dates, statuses and owners do not apply to spend)."""
+    spend = empty_spend() if spend is None else spend
+    keep = np.ones(len(spend), dtype=bool)
+    for field, wanted in (
+        ("utm_source", f.sources),
+        ("utm_medium", f.mediums),
+        ("utm_campaign", f.campaigns),
+    ):
+        if wanted:
+            keep &= _spend_labels(spend, (field,), aliases)[field].isin(list(wanted)).to_numpy()
+    if f.channels:
+        keep &= _spend_labels(spend, ("channel",), aliases)["channel"].isin(list(f.channels)).to_numpy()
+    return spend if keep.all() else spend[keep]
+
+
 def _spend_labels(spend: pd.DataFrame, by: Sequence[str], aliases: Mapping | None) -> pd.DataFrame:
     """Per spend row its label in each ``by`` dimension, normalised as the leads' are."""
     out = {}
