@@ -139,7 +139,7 @@ def test_overview_shows_this_months_goals(november):
         ]
     )
     at = run_app()
-    assert [h.value for h in at.subheader][0] == "Goals for November 2026"
+    assert at.subheader[0].value == "Goals for November 2026"
     # 6 × 20.5 / 30 = 4.1 leads expected by now, 4 created: behind. 1 × 20.5 / 30 = 0.68 customers
     # expected, 1 won (lead 2): on track.
     assert [e.value for e in at.error] == [
