@@ -209,3 +209,99 @@ def test_filter_spend_follows_the_sidebar_utm_filters():
     social = A.filter_spend(SPEND, A.LeadFilter(channels=("Paid Social",)))
     assert social["spend"].tolist() == [400.0, 200.0, 150.0]  # Facebook cpc ×2, TikTok paid
     assert len(A.filter_spend(SPEND, A.LeadFilter(status_ids=("s_won",)))) == 4  # statuses do not apply
+
+
+# -- charts ------------------------------------------------------------------------------------------------
+
+
+def test_spend_leads_chart():
+    from lib import charts
+
+    data = A.spend_over_time(SPEND, LEADS, "W", TZ, date(2026, 11, 1), date(2026, 11, 14))
+    fig = charts.spend_leads_chart(data, "W", "ILS", title="Ad spend and new leads per week, 1–14 Nov 2026")
+    bars, line = fig.data
+    assert list(bars.y) == [1050.0, 0.0] and list(line.y) == [6, 2]
+    assert line.yaxis == "y2"
+    assert list(bars.customdata) == ["175.00 ILS", "–"]  # 1050 / 6; no spend in the second week
+    assert fig.layout.yaxis.title.text == "Spend (ILS)"
+
+
+def test_cost_per_lead_chart_labels_the_change():
+    from lib import charts
+
+    change = A.cost_per_lead_change(LEADS, STATUSES, SPEND, date(2026, 11, 3), date(2026, 11, 4), TZ)
+    fig = charts.cost_per_lead_chart(change, "utm_source", "ILS")
+    before, now = fig.data
+    assert list(now.x) == ["facebook"] and list(now.y) == [100.0] and list(before.y) == [400.0]
+    assert list(now.text) == ["-75%"]  # 100 / 400 - 1
+
+
+# -- the Marketing page (AppTest) ------------------------------------------------------------------------
+
+PAGE_SPEND = make_spend(
+    [
+        ("2026-11-21", "Facebook", "cpc", "winter", 300.0),
+        ("2026-11-20", "Google", "cpc", None, 90.0),
+        ("2026-11-19", "TikTok", "paid", None, 50.0),  # no TikTok lead
+        (
+            "2026-10-01",
+            "Facebook",
+            "cpc",
+            "winter",
+            1000.0,
+        ),  # before the period (T-29 = 25 Oct .. T = 23 Nov)
+    ]
+)
+
+
+@pytest.fixture
+def page_leads(serve_leads, fresh_streamlit_caches):
+    from tests.conftest import lead_item
+
+    serve_leads(
+        [
+            lead_item(1, "converted", 1, "10:00:00", utm_source="fb"),  # won
+            lead_item(2, "new", 2, "10:00:00", utm_source="Facebook"),
+            lead_item(3, "new", 3, "10:00:00", utm_source="google"),
+            lead_item(4, "new", 4, "10:00:00"),
+        ]
+    )
+
+
+def test_marketing_without_spend_points_to_the_ad_spend_page(page_leads):
+    from tests.conftest import run_app
+
+    at = run_app("pages/marketing.py")
+    assert "Cost and return" in [h.value for h in at.subheader]
+    assert any("No ad spend has been entered yet" in i.value and "Ad spend page" in i.value for i in at.info)
+
+
+def test_marketing_cost_and_return_with_spend(page_leads, monkeypatch):
+    """The store's spend (another branch adds Store.spend_frame) stood in by a fixed frame."""
+    from lib.store import Store
+    from tests.conftest import run_app
+
+    monkeypatch.setattr(Store, "spend_frame", lambda self: PAGE_SPEND, raising=False)
+    at = run_app("pages/marketing.py")
+    tables = [d.value for d in at.dataframe if "cost_per_lead" in d.value.columns]
+    assert len(tables) == 1
+    cost = tables[0]
+    # facebook: 300 spent on 21 Nov, leads 1, 2 → 150 per lead, 1 customer → 300; google: 90, lead 3 → 90, no
+    # customer; tiktok: 50 with no lead; (none): lead 4 with no spend. The 1 Oct spend is outside the period.
+    assert cost["utm_source"].tolist() == ["facebook", "google", "tiktok", "(none)"]
+    assert cost["spend"].tolist() == [300.0, 90.0, 50.0, 0.0]
+    assert cost["leads"].tolist() == [2, 1, 0, 1]
+    assert cost["cost_per_lead"].tolist()[:2] == [150.0, 90.0]
+    assert cost["cost_per_customer"].tolist()[0] == 300.0
+    captions = [c.value for c in at.caption]
+    # 300 + 90 + 50 = 440 over 4 leads = 110; one customer
+    assert "In all: ₪440.00 spent, 4 leads (₪110.00 per lead), 1 customer (₪440.00 per customer)." in captions
+    assert any("no prices" in c for c in captions)  # the v2 CRM has no prices: revenue unknown
+    orphan = next(d.value for d in at.dataframe if "raw_values" in d.value.columns)
+    assert orphan.to_dict("records") == [
+        {"utm_source": "tiktok", "raw_values": "TikTok / paid / (none)", "days": 1, "spend": 50.0}
+    ]
+    unspent = next(
+        d.value for d in at.dataframe if list(d.value.columns) == ["utm_source", "leads", "customers"]
+    )
+    assert unspent.to_dict("records") == [{"utm_source": "(none)", "leads": 1, "customers": 0}]
