@@ -565,7 +565,12 @@ def spend_leads_chart(
         },
         legend_title="",
     )
-    fig.update_yaxes(rangemode="tozero", selector={"anchor": "x"})
+    # _layout titles every y axis: the right one counts leads
+    fig.update_layout(
+        yaxis={"rangemode": "tozero"},
+        yaxis2={"title": {"text": "New leads (count)"}},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+    )
     _bucket_ticks(fig, df["period"], f)
     return fig
 

@@ -223,7 +223,7 @@ def test_spend_leads_chart():
     assert list(bars.y) == [1050.0, 0.0] and list(line.y) == [6, 2]
     assert line.yaxis == "y2"
     assert list(bars.customdata) == ["175.00 ILS", "–"]  # 1050 / 6; no spend in the second week
-    assert fig.layout.yaxis.title.text == "Spend (ILS)"
+    assert (fig.layout.yaxis.title.text, fig.layout.yaxis2.title.text) == ("Spend (ILS)", "New leads (count)")
 
 
 def test_cost_per_lead_chart_labels_the_change():
