@@ -583,19 +583,28 @@ def _change_text(change: float) -> str:
 
 
 def cost_per_lead_chart(
-    df: pd.DataFrame, dim: str = "utm_source", currency: str = "ILS", title: str | None = None, top: int = 15
+    df: pd.DataFrame,
+    dim: str = "utm_source",
+    currency: str = "ILS",
+    title: str | None = None,
+    top: int = 15,
+    compare: bool = True,
 ) -> go.Figure:
     """Cost per lead per ``dim`` value from ``analytics.cost_per_lead_change``: this period's bar in the
     value's colour next to the previous period's (grey), labelled with the change ("-12%"; "new" when the
-    previous period had no cost per lead). A cost that went up is worse."""
+    previous period had no cost per lead). A cost that went up is worse. ``compare=False`` (e.g. "All time")
+    draws this period's bars alone."""
     part = df.head(top)
     x = part[dim].astype(str)
     now = part["cost_per_lead"].to_numpy(dtype=float)
     before = part["cost_per_lead_prev"].to_numpy(dtype=float)
     changes = [_change_text(c) for c in part["change"].to_numpy(dtype=float)]
     fig = go.Figure()
+    if not compare:
+        changes = [""] * len(part)
     fig.add_trace(
         go.Bar(
+            visible=compare,
             x=x,
             y=before,
             name="Previous period",
@@ -615,7 +624,8 @@ def cost_per_lead_chart(
             textposition="outside",
             customdata=[[s, n, c] for s, n, c in zip(part["spend"], part["leads"], changes, strict=True)],
             hovertemplate=f"%{{x}}, this period<br>cost per lead %{{y:,.2f}} {currency} "
-            f"(%{{customdata[2]}})<br>spend %{{customdata[0]:,.2f}} {currency} · "
+            + ("(%{customdata[2]})" if compare else "")
+            + f"<br>spend %{{customdata[0]:,.2f}} {currency} · "
             "%{customdata[1]:,.0f} leads<extra></extra>",
         )
     )
@@ -625,6 +635,7 @@ def cost_per_lead_chart(
         dim_label(dim),
         f"Cost per lead ({currency})",
         barmode="group",
+        showlegend=compare,
     )
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(rangemode="tozero")

@@ -154,15 +154,18 @@ if not ui.no_leads_notice(p):
             p.settings.timezone, "utm_source", p.aliases,
         )  # fmt: skip
         if len(change):
+            compare = analytics.previous_start(ui.chosen_preset(), p.start, p.end) is not None
+            against = f", {p.period} against the {days} days before" if compare else f", {p.period}"
             st.plotly_chart(
-                charts.cost_per_lead_chart(change, "utm_source", code,
-                                           title=f"Cost per lead by UTM source, {p.period} against the {days} days before"),
+                charts.cost_per_lead_chart(change, "utm_source", code, compare=compare,
+                                           title=f"Cost per lead by UTM source{against}"),
                 key="mkt_cpl_change",
             )  # fmt: skip
-            st.caption(
-                f"Each source's cost per lead against the {ui.count(days, 'day')} just before the period (grey); "
-                "the label is the change (a cost going up is worse; “new”: no cost per lead before)."
-            )
+            if compare:
+                st.caption(
+                    f"Each source's cost per lead against the {ui.count(days, 'day')} just before the period "
+                    "(grey); the label is the change (a cost going up is worse; “new”: no cost per lead before)."
+                )
 
         orphan = analytics.unmatched_spend(p.leads, period_spend, by, p.aliases, p.statuses)
         unspent = cost[cost["no_spend"]][[*by, "leads", "customers"]]

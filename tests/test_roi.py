@@ -305,3 +305,11 @@ def test_marketing_cost_and_return_with_spend(page_leads, monkeypatch):
         d.value for d in at.dataframe if list(d.value.columns) == ["utm_source", "leads", "customers"]
     )
     assert unspent.to_dict("records") == [{"utm_source": "(none)", "leads": 1, "customers": 0}]
+
+
+def test_cost_per_lead_chart_without_comparison():
+    from lib import charts
+
+    change = A.cost_per_lead_change(LEADS, STATUSES, SPEND, date(2026, 11, 3), date(2026, 11, 4), TZ)
+    before, now = charts.cost_per_lead_chart(change, "utm_source", "ILS", compare=False).data
+    assert before.visible is False and list(now.text) == [""]

@@ -30,7 +30,7 @@ import pandas as pd
 
 from lib.analytics._base import _WON, NONE, _lead_roles
 from lib.analytics.channels import channel_of
-from lib.analytics.dimensions import _dimension
+from lib.analytics.dimensions import _dense_key, _dimension, _unravel
 from lib.analytics.periods import _bucket_starts, _check_freq, _data_dates, in_period
 from lib.analytics.timeseries import leads_over_time
 from lib.analytics.utm import normalize_utm
@@ -99,22 +99,27 @@ def _spend_labels(spend: pd.DataFrame, by: Sequence[str], aliases: Mapping | Non
 def _lead_groups(
     leads: pd.DataFrame, statuses: pd.DataFrame, by: Sequence[str], aliases: Mapping | None, prices: bool
 ) -> pd.DataFrame:
-    """Leads, customers and revenue per ``by`` group (only groups with leads)."""
-    cols = {}
-    for b in by:
-        codes, labels = _dimension(leads, b, statuses, aliases)
-        cols[b] = np.asarray(labels, dtype=object)[codes] if len(labels) else np.empty(0, dtype=object)
+    """Leads, customers and revenue per ``by`` group (only groups with leads), on integer codes."""
+    dims = [_dimension(leads, b, statuses, aliases) for b in by]
+    key, sizes = _dense_key(dims)
+    groups, inverse = np.unique(key, return_inverse=True)
     won = _lead_roles(leads, statuses) == _WON
     price = (
         leads["price"].to_numpy(dtype=float, na_value=np.nan) if "price" in leads else np.zeros(len(leads))
     )
-    frame = pd.DataFrame(cols).assign(
-        leads=1, customers=won.astype(np.int64), revenue=np.where(won, np.nan_to_num(price), 0.0)
+    k = len(groups)
+    out = {
+        b: np.asarray(labels, dtype=object)[part] if len(labels) else np.empty(0, dtype=object)
+        for (b, (_, labels)), part in zip(zip(by, dims, strict=True), _unravel(groups, sizes), strict=True)
+    }
+    out.update(
+        leads=np.bincount(inverse, minlength=k).astype(np.int64),
+        customers=np.bincount(inverse, weights=won, minlength=k).astype(np.int64),
+        revenue=np.bincount(inverse, weights=np.where(won, np.nan_to_num(price), 0.0), minlength=k)
+        if prices
+        else np.full(k, np.nan),
     )
-    grouped = frame.groupby(list(by), sort=False, dropna=False).sum().reset_index()
-    if not prices:
-        grouped["revenue"] = np.nan
-    return grouped
+    return pd.DataFrame(out)
 
 
 def roi_breakdown(
