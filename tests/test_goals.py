@@ -192,3 +192,8 @@ def test_goal_progress_leaves_out_a_broken_goal():
     goals = [{"month": "2026-11", "metric": "leads", "target": -5}, GOALS[0]]
     got = A.goal_progress(LEADS, STATUSES, SPEND, goals, "2026-11", NOW, TZ)
     assert got["target"].tolist() == [12.0]
+
+
+def test_clean_goals_names_a_missing_target():
+    with pytest.raises(ValueError, match="every goal needs a target"):
+        A.clean_goals([{"month": "2026-11", "metric": "customers", "source": None, "target": None}])

@@ -74,6 +74,8 @@ def clean_goals(goals: Sequence[Mapping]) -> list[dict]:
             continue
         if metric not in GOAL_METRICS:
             raise ValueError(f"a goal's metric is one of {', '.join(GOAL_METRICS)} (got {metric!r})")
+        if target is None or (isinstance(target, float) and np.isnan(target)) or str(target).strip() == "":
+            raise ValueError(f"every goal needs a target (the {metric} goal for {month} has none)")
         try:
             number = float(target)
         except (TypeError, ValueError):

@@ -47,7 +47,9 @@ def roi_columns(code: str) -> dict:
         "spend": st.column_config.NumberColumn(f"Spend ({code})", **cash),
         "leads": st.column_config.NumberColumn("Leads"),
         "cost_per_lead": st.column_config.NumberColumn(
-            f"Cost per lead ({code})", help="Spend ÷ leads; empty where no spend was entered", **cash
+            f"Cost per lead ({code})",
+            help="Spend ÷ leads; None where no spend was entered or no lead came",
+            **cash,
         ),
         "customers": st.column_config.NumberColumn(
             "Customers", help="Leads of the period whose status is won"
