@@ -568,7 +568,12 @@ def spend_leads_chart(
     # _layout titles every y axis: the right one counts leads
     fig.update_layout(
         yaxis={"rangemode": "tozero"},
-        yaxis2={"title": {"text": "New leads (count)"}},
+        yaxis2={
+            "title": {"text": "New leads (count)"},
+            "tickmode": "auto",
+            "showgrid": False,
+            "tickformat": ",~r",
+        },
         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
     )
     _bucket_ticks(fig, df["period"], f)

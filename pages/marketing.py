@@ -133,10 +133,14 @@ if not ui.no_leads_notice(p):
             column_config=roi.roi_columns(code),
         )
         spent, leads_n, won_n = cost["spend"].sum(), int(cost["leads"].sum()), int(cost["customers"].sum())
+        paid = cost[~cost["no_spend"]]
+        paid_n, paid_won = int(paid["leads"].sum()), int(paid["customers"].sum())
         st.caption(
-            f"In all: {roi.money(spent, code)} spent, {ui.count(leads_n, 'lead')} "
-            f"({roi.money(spent / leads_n if leads_n else None, code)} per lead), "
-            f"{ui.count(won_n, 'customer')} ({roi.money(spent / won_n if won_n else None, code)} per customer)."
+            f"In all: {roi.money(spent, code)} spent. Over the {ui.count(paid_n, 'lead')} of the groups with "
+            f"spend: {roi.money(spent / paid_n if paid_n else None, code)} per lead, "
+            f"{roi.money(spent / paid_won if paid_won else None, code)} per customer ({paid_won:,}). Blended over "
+            f"all {ui.count(leads_n, 'lead')} (organic included): {roi.money(spent / leads_n if leads_n else None, code)} "
+            f"per lead, {roi.money(spent / won_n if won_n else None, code)} per customer ({won_n:,})."
         )
 
         days = (p.end - p.start).days + 1

@@ -294,8 +294,13 @@ def test_marketing_cost_and_return_with_spend(page_leads, monkeypatch):
     assert cost["cost_per_lead"].tolist()[:2] == [150.0, 90.0]
     assert cost["cost_per_customer"].tolist()[0] == 300.0
     captions = [c.value for c in at.caption]
-    # 300 + 90 + 50 = 440 over 4 leads = 110; one customer
-    assert "In all: ₪440.00 spent, 4 leads (₪110.00 per lead), 1 customer (₪440.00 per customer)." in captions
+    # 300 + 90 + 50 = 440 spent; the groups with spend (facebook, google, tiktok) hold leads 1-3, one customer
+    # (lead 1): 440 / 3 = 146.67 per lead, 440 per customer; over all 4 leads 440 / 4 = 110 per lead
+    assert (
+        "In all: ₪440.00 spent. Over the 3 leads of the groups with spend: ₪146.67 per lead, ₪440.00 "
+        "per customer (1). Blended over all 4 leads (organic included): ₪110.00 per lead, ₪440.00 per "
+        "customer (1)."
+    ) in captions
     assert any("no prices" in c for c in captions)  # the v2 CRM has no prices: revenue unknown
     orphan = next(d.value for d in at.dataframe if "raw_values" in d.value.columns)
     assert orphan.to_dict("records") == [
