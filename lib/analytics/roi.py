@@ -257,7 +257,8 @@ def cost_per_lead_change(
     aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Cost per lead per ``by`` group in ``start..end`` against the period of the same number of days just
-    before (whole days in ``tz``; ``scoped`` holds the leads of every date, other filters applied).
+    before (whole days in ``tz``; ``scoped`` holds the leads of every date, other filters applied). Spend is
+    entered per day, so a period ending today compares today's leads so far with its whole day's spend.
 
     Returns ``by``, ``spend``, ``leads``, ``cost_per_lead``, ``spend_prev``, ``leads_prev``,
     ``cost_per_lead_prev``, ``change`` (relative: ``cost_per_lead / cost_per_lead_prev - 1``, NaN when either
