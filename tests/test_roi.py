@@ -318,3 +318,12 @@ def test_cost_per_lead_chart_without_comparison():
     change = A.cost_per_lead_change(LEADS, STATUSES, SPEND, date(2026, 11, 3), date(2026, 11, 4), TZ)
     before, now = charts.cost_per_lead_chart(change, "utm_source", "ILS", compare=False).data
     assert before.visible is False and list(now.text) == [""]
+
+
+def test_spend_over_time_without_bounds_spans_leads_and_spend():
+    got = A.spend_over_time(SPEND, LEADS, "D", TZ)
+    # first day: 2 Nov (lead 1, spend 400 + 300); last: 9 Nov (lead 8) → 8 days
+    assert got["period"].iloc[0] == pd.Timestamp("2026-11-02") and len(got) == 8
+    assert got["spend"].tolist() == [700.0, 200.0, 0.0, 150.0, 0.0, 0.0, 0.0, 0.0]
+    assert got["leads"].tolist() == [1] * 8
+    assert A.spend_over_time(None, LEADS.iloc[0:0], "W", TZ).empty

@@ -28,7 +28,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from lib.analytics._base import _WON, NONE, _lead_roles
+from lib.analytics._base import _WON, NONE, _lead_roles, _ns
 from lib.analytics.channels import channel_of
 from lib.analytics.dimensions import _dense_key, _dimension, _unravel
 from lib.analytics.periods import _bucket_starts, _check_freq, _data_dates, in_period
@@ -218,9 +218,7 @@ def spend_over_time(
     spend = empty_spend() if spend is None else spend
     days = pd.to_datetime(spend["date"]).dt.normalize()
     if start is None or end is None:
-        span = (
-            _data_dates(pd.to_datetime(leads["created_at"], utc=True).array.asi8, tz) if len(leads) else None
-        )
+        span = _data_dates(_ns(leads["created_at"]), tz) if len(leads) else None
         firsts = [d for d in (span[0] if span else None, days.min().date() if len(days) else None) if d]
         lasts = [d for d in (span[1] if span else None, days.max().date() if len(days) else None) if d]
         if not firsts:
