@@ -173,6 +173,9 @@ def test_unmatched_spend_lists_spend_without_leads():
     ]  # fmt: skip
     assert none["spend"].tolist() == [400.0, 300.0, 200.0, 150.0]
     assert A.unmatched_spend(LEADS, None).empty
+    # by channel every spend row meets leads: Paid Social (facebook cpc, tiktok paid) and Paid Search
+    matched = A.unmatched_spend(LEADS, SPEND, by=("channel",))
+    assert matched.empty and list(matched.columns) == ["channel", "raw_values", "days", "spend"]
 
 
 def test_spend_in_period_keeps_whole_days():

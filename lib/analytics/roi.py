@@ -187,14 +187,14 @@ def unmatched_spend(
         have = set(zip(*lead_cols, strict=True))
     keys = list(zip(*(labels[b] for b in by), strict=True))
     orphan = np.array([k not in have for k in keys], dtype=bool)
+    if not orphan.any():
+        return pd.DataFrame({c: pd.Series([], dtype="float64" if c == "spend" else object) for c in cols})
     raw = spend[list(SPEND_FIELDS)].astype(object).where(spend[list(SPEND_FIELDS)].notna(), NONE)
     rows = labels[orphan].assign(
         raw_values=raw[orphan].astype(str).agg(" / ".join, axis=1),
         _day=pd.to_datetime(spend["date"]).to_numpy()[orphan],
         spend=pd.to_numeric(spend["spend"], errors="coerce").fillna(0.0).to_numpy(dtype=float)[orphan],
     )
-    if rows.empty:
-        return pd.DataFrame({c: pd.Series([], dtype="float64" if c == "spend" else object) for c in cols})
     out = rows.groupby([*by, "raw_values"], sort=False).agg(days=("_day", "nunique"), spend=("spend", "sum"))
     out = out.reset_index().sort_values(
         ["spend", *by, "raw_values"], ascending=[False, *[True] * (len(by) + 1)]
