@@ -330,3 +330,20 @@ def test_spend_over_time_without_bounds_spans_leads_and_spend():
     assert got["spend"].tolist() == [700.0, 200.0, 0.0, 150.0, 0.0, 0.0, 0.0, 0.0]
     assert got["leads"].tolist() == [1] * 8
     assert A.spend_over_time(None, LEADS.iloc[0:0], "W", TZ).empty
+
+
+@pytest.mark.parametrize(
+    "group",
+    [["Channel"], ["Term"], ["Source", "Medium", "Campaign"], ["Content", "Channel"]],
+)
+def test_marketing_cost_section_for_every_grouping(page_leads, monkeypatch, group):
+    from lib.store import Store
+    from tests.conftest import run_app
+
+    monkeypatch.setattr(Store, "spend_frame", lambda self: PAGE_SPEND, raising=False)
+    at = run_app("pages/marketing.py", group=group)
+    cost = next(d.value for d in at.dataframe if "cost_per_lead" in d.value.columns)
+    assert cost["spend"].sum() == 440.0  # 300 + 90 + 50 in the period, whatever the grouping
+    assert cost["leads"].sum() == 4
+    spend_only = {"Term", "Content"} & set(group)
+    assert any("falls in “(none)”" in c.value for c in at.caption) == bool(spend_only)
