@@ -197,3 +197,30 @@ def test_goal_progress_leaves_out_a_broken_goal():
 def test_clean_goals_names_a_missing_target():
     with pytest.raises(ValueError, match="every goal needs a target"):
         A.clean_goals([{"month": "2026-11", "metric": "customers", "source": None, "target": None}])
+
+
+def test_this_month_is_the_display_zones():
+    from datetime import UTC
+
+    from lib.ui import roi
+
+    # 22:30 UTC on 30 Nov is 00:30 on 1 Dec in Jerusalem: December's goals, 0.5 h of 744 gone
+    just_after_midnight = datetime(2026, 11, 30, 22, 30, tzinfo=UTC)
+    assert roi.this_month(just_after_midnight, TZ) == "2026-12"
+    assert roi.this_month(just_after_midnight, "UTC") == "2026-11"
+    assert A.share_of_month_gone("2026-12", just_after_midnight, TZ) == pytest.approx(0.5 / 744)
+
+
+def test_money_and_goal_sentences():
+    from lib.ui import roi
+
+    assert roi.money(1234.5, "ILS") == "₪1,234.50"
+    assert roi.money(3, "CHF") == "3.00 CHF"
+    assert roi.money(float("nan")) == "—"
+    cpl = {"metric": "cost_per_lead", "source": "fb_[x]", "target": 50.0, "actual": 41.2, "on_track": True,
+           "share_of_month_gone": 0.5, "expected_by_now": 50.0}  # fmt: skip
+    # the source is user text: Markdown signs escaped
+    assert roi.goal_line(cpl, "ILS") == (
+        "On track: cost per lead from fb\\_\\[x\\] ₪41\\.20, target at most ₪50\\.00.",
+        True,
+    )
