@@ -509,3 +509,139 @@ def cohort_heatmap(
     _layout(fig, _title(title, default, period_label), "Current status role", f"Created in {word} (leads)")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Spend and return
+# --------------------------------------------------------------------------------------------------
+
+
+def _money_axis(currency: str) -> str:
+    return f"Spend ({currency})"
+
+
+def spend_leads_chart(
+    df: pd.DataFrame, freq: str = "W", currency: str = "ILS", title: str | None = None
+) -> go.Figure:
+    """Spend (bars, left axis) and new leads (line, right axis) per bucket from ``analytics.spend_over_time``
+    (``period, spend, leads, cost_per_lead``); hover shows the cost per lead of the bucket."""
+    f = str(freq).upper()[:1]
+    word = _FREQ_WORD.get(f, "period")
+    cpl = df["cost_per_lead"].to_numpy(dtype=float)
+    cpl_text = ["–" if np.isnan(v) else f"{v:,.2f} {currency}" for v in cpl]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=df["period"],
+            y=df["spend"],
+            name=f"Spend ({currency})",
+            marker_color="#F58518",
+            customdata=np.array(cpl_text, dtype=object),
+            hovertemplate=f"%{{x|%d %b %Y}}<br>spend %{{y:,.2f}} {currency}<br>cost per lead %{{customdata}}"
+            "<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=df["period"],
+            y=df["leads"],
+            name="New leads",
+            mode="lines+markers",
+            yaxis="y2",
+            line_color=ROLE_COLORS["open"],
+            hovertemplate="%{x|%d %b %Y}<br>%{y:,} new leads<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        _title(title, f"Spend and new leads per {word}", None),
+        f"{_FREQ_UNIT.get(f, 'Period')} (display time zone)",
+        _money_axis(currency),
+        yaxis2={
+            "title": {"text": "New leads (count)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+        legend_title="",
+    )
+    # _layout titles every y axis: the right one counts leads
+    fig.update_layout(
+        yaxis={"rangemode": "tozero"},
+        yaxis2={
+            "title": {"text": "New leads (count)"},
+            "tickmode": "auto",
+            "showgrid": False,
+            "tickformat": ",~r",
+        },
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+    )
+    _bucket_ticks(fig, df["period"], f)
+    return fig
+
+
+def _change_text(change: float) -> str:
+    if change is None or np.isnan(change):
+        return "new"
+    text = f"{change:+.0%}"
+    return "0%" if text in ("+0%", "-0%") else text
+
+
+def cost_per_lead_chart(
+    df: pd.DataFrame,
+    dim: str = "utm_source",
+    currency: str = "ILS",
+    title: str | None = None,
+    top: int = 15,
+    compare: bool = True,
+) -> go.Figure:
+    """Cost per lead per ``dim`` value from ``analytics.cost_per_lead_change``: this period's bar in the
+    value's colour next to the previous period's (grey), labelled with the change ("-12%"; "new" when the
+    previous period had no cost per lead). A cost that went up is worse. ``compare=False`` (e.g. "All time")
+    draws this period's bars alone."""
+    part = df.head(top)
+    x = part[dim].astype(str)
+    now = part["cost_per_lead"].to_numpy(dtype=float)
+    before = part["cost_per_lead_prev"].to_numpy(dtype=float)
+    changes = [_change_text(c) for c in part["change"].to_numpy(dtype=float)]
+    fig = go.Figure()
+    if not compare:
+        changes = [""] * len(part)
+    fig.add_trace(
+        go.Bar(
+            visible=compare,
+            x=x,
+            y=before,
+            name="Previous period",
+            marker_color="#BDBDBD",
+            customdata=part[["spend_prev", "leads_prev"]].to_numpy(dtype=float),
+            hovertemplate=f"%{{x}}, previous period<br>cost per lead %{{y:,.2f}} {currency}<br>"
+            f"spend %{{customdata[0]:,.2f}} {currency} · %{{customdata[1]:,.0f}} leads<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=now,
+            name="This period",
+            marker_color=_color_for(x.tolist(), None),
+            text=changes,
+            textposition="outside",
+            customdata=[[s, n, c] for s, n, c in zip(part["spend"], part["leads"], changes, strict=True)],
+            hovertemplate=f"%{{x}}, this period<br>cost per lead %{{y:,.2f}} {currency} "
+            + ("(%{customdata[2]})" if compare else "")
+            + f"<br>spend %{{customdata[0]:,.2f}} {currency} · "
+            "%{customdata[1]:,.0f} leads<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        _title(title, f"Cost per lead by {dim_label(dim)}", None),
+        dim_label(dim),
+        f"Cost per lead ({currency})",
+        barmode="group",
+        showlegend=compare,
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(rangemode="tozero")
+    return fig

@@ -236,6 +236,18 @@ class Store:
     def save_ext_labels(self, labels: dict[str, str]) -> None:
         self._set("ext_labels", {f: str(labels[f]).strip() for f in EXT_FIELDS if labels.get(f) is not None})
 
+    # -- monthly goals ---------------------------------------------------------------------------------
+
+    def goals(self) -> list[dict]:
+        """The monthly goals (see lib.analytics.goals): [{"month", "metric", "source", "target"}]."""
+        value = self._get("goals")
+        return [dict(g) for g in value if isinstance(g, dict)] if isinstance(value, list) else []
+
+    def save_goals(self, goals: list[dict]) -> None:
+        """Replace the goals (an empty list removes them all)."""
+        keys = ("month", "metric", "source", "target")
+        self._set("goals", [{k: g.get(k) for k in keys} for g in goals])
+
     # -- the outbox -----------------------------------------------------------------------------------
 
     def outbox_add(self, lead: dict, error: str, state: str, *, now: datetime | None = None) -> int:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib import analytics, charts, ui
+from lib.ui import roi
 
 p = ui.page()
 st.title("Marketing")
@@ -93,6 +94,103 @@ if not ui.no_leads_notice(p):
         )
     st.caption(INTERVAL)
     ui.table(table, "utm-breakdown", column_config=ui.RATE_COLUMNS)
+
+    st.subheader("Cost and return")
+    code = roi.currency(p.settings)
+    all_spend = roi.spend(p.settings)
+    period_spend = None
+    if all_spend is not None:
+        period_spend = analytics.spend_in_period(
+            analytics.filter_spend(all_spend, p.filter, p.aliases), p.start, p.end
+        )
+    if all_spend is None:
+        st.info(
+            "No ad spend has been entered yet. Upload your ad spend on the Ad spend page to see spend, cost per "
+            "lead, cost per customer and return on ad spend (ROAS) for each group here."
+        )
+    elif period_spend.empty:
+        st.info(f"No ad spend entered for {p.period} (with these filters). Upload it on the Ad spend page.")
+    else:
+        cost = analytics.roi_breakdown(p.leads, p.statuses, period_spend, by, p.aliases)
+        notes = [
+            f"Ad spend dated {p.period} against the leads created then, by {name}; spend is matched to leads by "
+            "the same cleaned UTM values (aliases included). Customers: those leads whose status now is won; "
+            "revenue: their price in the CRM; ROAS = revenue ÷ spend."
+        ]
+        if not set(by) <= {*analytics.SPEND_FIELDS, "channel"}:
+            notes.append(
+                "Ad spend has only source, medium and campaign: grouped by anything else, all the spend falls in "
+                "“(none)”."
+            )
+        if p.filter.status_ids or p.filter.owners:
+            notes.append("Spend is not split by status or owner: the costs here are per lead of the filter.")
+        if cost["revenue"].isna().all():
+            notes.append("The CRM has no prices for these leads, so revenue and ROAS are unknown.")
+        st.caption(" ".join(notes))
+        ui.table(
+            cost.drop(columns=["no_spend", "no_leads"]),
+            "cost-and-return",
+            column_config=roi.roi_columns(code),
+        )
+        spent, leads_n, won_n = cost["spend"].sum(), int(cost["leads"].sum()), int(cost["customers"].sum())
+        paid = cost[~cost["no_spend"]]
+        paid_n, paid_won = int(paid["leads"].sum()), int(paid["customers"].sum())
+        st.caption(
+            f"In all: {roi.money(spent, code)} spent. Over the {ui.count(paid_n, 'lead')} of the groups with "
+            f"spend: {roi.money(spent / paid_n if paid_n else None, code)} per lead, "
+            f"{roi.money(spent / paid_won if paid_won else None, code)} per customer ({paid_won:,}). Blended over "
+            f"all {ui.count(leads_n, 'lead')} (organic included): {roi.money(spent / leads_n if leads_n else None, code)} "
+            f"per lead, {roi.money(spent / won_n if won_n else None, code)} per customer ({won_n:,})."
+        )
+
+        days = (p.end - p.start).days + 1
+        per = "D" if days <= 31 else "W" if days <= 190 else "M"
+        over_time = analytics.spend_over_time(period_spend, p.leads, per, p.settings.timezone, p.start, p.end)
+        word = {"D": "day", "W": "week", "M": "month"}[per]
+        st.plotly_chart(
+            charts.spend_leads_chart(
+                over_time, per, code, title=f"Ad spend and new leads per {word}, {p.period}"
+            ),
+            key="mkt_spend_time",
+        )
+        change = analytics.cost_per_lead_change(
+            p.scoped, p.statuses, analytics.filter_spend(all_spend, p.filter, p.aliases), p.start, p.end,
+            p.settings.timezone, "utm_source", p.aliases,
+        )  # fmt: skip
+        if len(change):
+            compare = analytics.previous_start(ui.chosen_preset(), p.start, p.end) is not None
+            against = f", {p.period} against the {days} days before" if compare else f", {p.period}"
+            st.plotly_chart(
+                charts.cost_per_lead_chart(change, "utm_source", code, compare=compare,
+                                           title=f"Cost per lead by UTM source{against}"),
+                key="mkt_cpl_change",
+            )  # fmt: skip
+            if compare:
+                st.caption(
+                    f"Each source's cost per lead against the {ui.count(days, 'day')} just before the period "
+                    "(grey); the label is the change (a cost going up is worse; “new”: no cost per lead before)."
+                )
+
+        orphan = analytics.unmatched_spend(p.leads, period_spend, by, p.aliases, p.statuses)
+        unspent = cost[cost["no_spend"]][[*by, "leads", "customers"]]
+        st.markdown("**Spend without leads**")
+        if orphan.empty:
+            st.text("Every spend row of the period meets leads of its group.")
+        else:
+            st.caption(
+                f"{roi.money(orphan['spend'].sum(), code)} of spend matches no lead of the period: a spelling "
+                "the aliases do not know yet (add it under Settings), or a campaign that brought no lead."
+            )
+            ui.table(orphan, "spend-without-leads", column_config={"spend": roi.roi_columns(code)["spend"]})
+        st.markdown("**Leads without spend**")
+        if unspent.empty:
+            st.text("Every group with leads has spend entered.")
+        else:
+            st.caption(
+                "Groups with leads but no spend entered for the period: organic or free sources, or spend not "
+                "uploaded yet (their cost per lead is left empty, not 0)."
+            )
+            ui.table(unspent, "leads-without-spend")
 
     st.subheader("Conversion by source → medium → campaign")
     levels = {"Source": 1, "Source / medium": 2, "Source / medium / campaign": 3}

@@ -4,6 +4,7 @@ where leads come from, and open leads going stale."""
 import streamlit as st
 
 from lib import analytics, charts, ui
+from lib.ui import roi
 
 p = ui.page()
 tz = p.settings.timezone
@@ -55,6 +56,15 @@ junk_col.metric(
 st.caption(ui.conversion_note(kpi))
 if kpi["prev_start"] is not None and (note := ui.maturing_note(kpi)):
     st.caption(note)
+
+# This month's goals (set on the Goals page): every lead counts, whatever the filters.
+month = roi.this_month(p.now, tz)
+goals = analytics.goal_progress(p.data.leads, p.statuses, roi.spend(p.settings), ui.store(p.settings).goals(),
+                                month, p.now, tz, p.aliases)  # fmt: skip
+if len(goals):
+    st.subheader(f"Goals for {roi.month_title(month)}")
+    roi.show_goal_lines(goals, roi.currency(p.settings))
+    st.page_link("pages/goals.py", label="Set goals", icon="🎯")
 
 if not ui.no_leads_notice(p):
     freq = (

@@ -13,8 +13,8 @@ Conventions shared by every function:
 - Missing or empty UTM values read ``(none)``; a missing owner reads ``(unassigned)``.
 
 The package holds one module per concern (periods, kpis, timeseries, utm, channels, statuses, funnel,
-breakdowns, cohorts, filters, search); this module re-exports their public functions, so callers write
-``from lib import analytics`` and ``analytics.funnel(...)``.
+breakdowns, cohorts, filters, search, roi, goals); this module re-exports their public functions, so
+callers write ``from lib import analytics`` and ``analytics.funnel(...)``.
 """
 
 from lib.analytics._base import (
@@ -59,6 +59,14 @@ from lib.analytics.funnel import (
     funnel,
     funnel_by,
 )
+from lib.analytics.goals import (
+    GOAL_METRICS,
+    clean_goals,
+    goal_progress,
+    month_bounds,
+    month_key,
+    share_of_month_gone,
+)
 from lib.analytics.kpis import (
     period_kpis,
 )
@@ -67,6 +75,17 @@ from lib.analytics.periods import (
     in_period,
     preset_range,
     previous_start,
+)
+from lib.analytics.roi import (
+    ROI_METRICS,
+    SPEND_FIELDS,
+    cost_per_lead_change,
+    empty_spend,
+    filter_spend,
+    roi_breakdown,
+    spend_in_period,
+    spend_over_time,
+    unmatched_spend,
 )
 from lib.analytics.search import (
     search_leads,
@@ -104,30 +123,40 @@ __all__ = [
     "DISPLAY_MEDIA",
     "EMAIL_MEDIA",
     "FREQS",
+    "GOAL_METRICS",
     "MISSING_UTM_VALUES",
     "NONE",
     "NOT_A_GROUP",
     "OTHER",
     "RATE_SAMPLES",
     "REFERRAL_MEDIA",
+    "ROI_METRICS",
     "SEARCH_SOURCES",
     "SOCIAL_MEDIA",
     "SOCIAL_SOURCES",
+    "SPEND_FIELDS",
     "UNASSIGNED",
     "UNKNOWN_STATUS",
     "LeadFilter",
     "channel",
     "channel_of",
+    "clean_goals",
     "cohort_table",
     "comparable",
+    "cost_per_lead_change",
+    "empty_spend",
     "filter_leads",
     "filter_options",
+    "filter_spend",
     "funnel",
     "funnel_by",
+    "goal_progress",
     "idle_buckets",
     "in_period",
     "leaders",
     "leads_over_time",
+    "month_bounds",
+    "month_key",
     "newest",
     "normalize_text",
     "normalize_utm",
@@ -137,11 +166,16 @@ __all__ = [
     "preset_range",
     "previous_start",
     "referrer_host",
+    "roi_breakdown",
     "search_leads",
+    "share_of_month_gone",
+    "spend_in_period",
+    "spend_over_time",
     "stale_by_owner",
     "stale_leads",
     "status_breakdown",
     "status_by_owner",
+    "unmatched_spend",
     "utm_breakdown",
     "utm_quality",
     "wilson_interval",
