@@ -279,12 +279,24 @@ def test_marketing_without_spend_points_to_the_ad_spend_page(page_leads):
     assert any("No ad spend has been entered yet" in i.value and "Ad spend page" in i.value for i in at.info)
 
 
-def test_marketing_cost_and_return_with_spend(page_leads, monkeypatch):
-    """The store's spend (another branch adds Store.spend_frame) stood in by a fixed frame."""
+def stored_spend() -> None:
+    """PAGE_SPEND saved in the dashboard's real store (LEADS_DATA_DIR), where the Ad spend page puts it."""
+    import os
+    from pathlib import Path
+
     from lib.store import Store
+
+    store = Store(Path(os.environ["LEADS_DATA_DIR"]))
+    try:
+        store.save_spend(PAGE_SPEND.to_dict("records"), source_file="test.csv")
+    finally:
+        store.close()
+
+
+def test_marketing_cost_and_return_with_spend(page_leads):
     from tests.conftest import run_app
 
-    monkeypatch.setattr(Store, "spend_frame", lambda self: PAGE_SPEND, raising=False)
+    stored_spend()
     at = run_app("pages/marketing.py")
     tables = [d.value for d in at.dataframe if "cost_per_lead" in d.value.columns]
     assert len(tables) == 1
@@ -336,11 +348,10 @@ def test_spend_over_time_without_bounds_spans_leads_and_spend():
     "group",
     [["Channel"], ["Term"], ["Source", "Medium", "Campaign"], ["Content", "Channel"]],
 )
-def test_marketing_cost_section_for_every_grouping(page_leads, monkeypatch, group):
-    from lib.store import Store
+def test_marketing_cost_section_for_every_grouping(page_leads, group):
     from tests.conftest import run_app
 
-    monkeypatch.setattr(Store, "spend_frame", lambda self: PAGE_SPEND, raising=False)
+    stored_spend()
     at = run_app("pages/marketing.py", group=group)
     cost = next(d.value for d in at.dataframe if "cost_per_lead" in d.value.columns)
     assert cost["spend"].sum() == 440.0  # 300 + 90 + 50 in the period, whatever the grouping

@@ -17,8 +17,8 @@ METRIC_LABELS = {"leads": "Leads", "customers": "Customers", "cost_per_lead": "C
 
 
 def currency(settings) -> str:
-    """The account currency (LEADS_CURRENCY when the settings have it; ILS otherwise)."""
-    return str(getattr(settings, "currency", None) or "ILS").upper()
+    """The account currency (LEADS_CURRENCY, ILS by default)."""
+    return settings.currency
 
 
 def money(value, code: str = "ILS", decimals: int = 2) -> str:
@@ -31,13 +31,9 @@ def money(value, code: str = "ILS", decimals: int = 2) -> str:
 
 
 def spend(settings) -> pd.DataFrame | None:
-    """Every ad spend row in the store (any date), or None while no spend has been entered (or this store
-    cannot hold spend yet)."""
-    frame_of = getattr(store(settings), "spend_frame", None)
-    if frame_of is None:
-        return None
-    frame = frame_of()
-    return None if frame is None or frame.empty else frame
+    """Every ad spend row in the store (any date), or None while no spend has been entered."""
+    frame = store(settings).spend_frame()
+    return None if frame.empty else frame
 
 
 def roi_columns(code: str) -> dict:
