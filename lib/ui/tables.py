@@ -31,7 +31,14 @@ def table(
     if selectable:
         select = {"key": _selection_key(frame, name), "on_select": "rerun", "selection_mode": "single-row"}
     shown = _rounded_rates(frame, column_config)
-    st.dataframe(shown, column_config=column_config, hide_index=True, height=height or "auto", **select)
+    st.dataframe(
+        shown,
+        column_config=column_config,
+        hide_index=True,
+        height=height or "auto",
+        placeholder="—",
+        **select,
+    )
     # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
     st.download_button(
         "Download CSV",

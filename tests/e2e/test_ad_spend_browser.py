@@ -54,3 +54,16 @@ def test_upload_fix_a_mapping_import_and_see_the_stored_spend(page, app_url):
     expect(cells.filter(has_text=re.compile(r"^120\.50?$"))).to_have_count(1)  # the copy may hold 120.5
     expect(cells.filter(has_text=re.compile(r"^tiktok$"))).to_have_count(2)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+    # Marketing now puts the spend next to the leads it bought: a cost table with cost per lead, tiktok in it
+    page.locator(NAV).get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Cost and return")).to_be_visible(timeout=60_000)
+    cost = page.locator('[data-testid="stDataFrame"]').filter(has_text="Cost per lead").first
+    expect(cost).to_be_visible(timeout=30_000)
+    row = cost.locator('[role="row"]').filter(has_text=re.compile(r"^tiktok"))
+    expect(row).to_have_count(1, timeout=30_000)
+    cells = [c.strip() for c in row.locator('[role="gridcell"]').all_inner_texts()]
+    spent, leads, per_lead = float(cells[1].replace(",", "")), int(cells[2]), float(cells[3].replace(",", ""))
+    assert spent == 200.0  # 120.50 + 79.50, all of it TikTok's
+    assert leads > 0 and abs(per_lead - 200.0 / leads) < 0.01  # e.g. 15 leads -> 13.33 per lead
+    expect(page.get_by_text(re.compile(r"In all: ₪200\.00 spent"))).to_be_visible()
