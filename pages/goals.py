@@ -21,11 +21,11 @@ st.caption(
 )
 
 saved = store.goals()
-frame = pd.DataFrame(
+frame = pd.DataFrame(  # typed columns: with no goal saved yet the editor still knows what each column holds
     {
-        "month": [str(g.get("month") or "") for g in saved],
-        "metric": [roi.METRIC_LABELS.get(g.get("metric"), None) for g in saved],
-        "source": [str(g.get("source") or "") for g in saved],
+        "month": pd.array([str(g.get("month") or "") for g in saved], dtype="string"),
+        "metric": pd.array([roi.METRIC_LABELS.get(g.get("metric"), None) for g in saved], dtype="string"),
+        "source": pd.array([str(g.get("source") or "") for g in saved], dtype="string"),
         "target": pd.array([g.get("target") for g in saved], dtype="Float64"),
     }
 )

@@ -177,6 +177,15 @@ def test_goals_page_lists_saves_and_shows_progress(november):
     assert store.goals() == [{"month": "2026-11", "metric": "leads", "source": "fb", "target": 2.0}]
 
 
+def test_goals_page_opens_with_no_goal_saved_yet(november):
+    from tests.conftest import run_app
+
+    at = run_app("pages/goals.py")  # no exception: the empty table still knows its columns' types
+    assert at.title[0].value == "Goals"
+    assert at.dataframe[0].value.empty
+    assert list(at.dataframe[0].value.columns) == ["month", "metric", "source", "target"]
+
+
 def test_goals_page_refuses_a_bad_goal(november):
     from tests.conftest import run_app
 
