@@ -11,6 +11,8 @@ NAV = '[data-testid="stSidebarNav"]'
 PAGES = {  # navigation label -> something only that page shows once it has rendered
     "Funnel": ".js-plotly-plot",
     "Statuses": ".js-plotly-plot",
+    "Goals": '[data-testid="stDataFrame"]',  # the goals editor
+    "Ad spend": '[data-testid="stFileUploader"]',
     "Marketing": ".js-plotly-plot",
     "Leads": '[data-testid="stDataFrame"]',
     "Settings": '[data-testid="stDataFrame"]',  # the funnel mapping editor
@@ -45,7 +47,7 @@ def test_every_page_opens_from_the_sidebar_and_keeps_the_filter(page, app_url):
         expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=30_000)
         expect(page.locator(shows).first).to_be_visible(timeout=30_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-        if name != "Settings":  # Settings has no lead filters; the others keep the chosen preset
+        if name not in ("Settings", "Ad spend"):  # no lead filters there; the others keep the preset
             expect(page).to_have_url(re.compile(r"[?&]preset=last-90-days"))
             created = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Created")
             expect(created).to_have_value("Last 90 days")
