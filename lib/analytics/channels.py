@@ -30,6 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lib.analytics._base import NONE, _codes_and_labels
 from lib.analytics.utm import _alias_map, _normalized_codes, normalize_text, normalize_value
@@ -379,19 +381,34 @@ def channel_of(
     return _channel_rule(src, raw, marked, med, camp, amap.get(host, host), click_platform(landing_page))
 
 
-def _codes_where(values: pd.Series | None, mask: np.ndarray, fn) -> tuple[np.ndarray, list[str]]:
-    """Per lead a code into ``labels`` (``labels[0] == ""``) of ``fn(value)``, computed once per distinct
-    value and only for the rows in ``mask`` (the others get 0)."""
-    codes = np.zeros(len(mask), dtype=np.int64)
+def _distinct_at(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, list]:
+    """Codes (-1 for NA) and distinct values of ``values`` at positions ``rows``; Arrow strings are taken
+    and dictionary-encoded in Arrow, without building a Python string per row."""
+    chunked = getattr(values.array, "_pa_array", None)
+    if chunked is not None and not isinstance(values.dtype, pd.CategoricalDtype):
+        encoded = pc.dictionary_encode(chunked.take(pa.array(rows))).combine_chunks()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return codes, encoded.dictionary.to_pylist()
+    return _codes_and_labels(values.iloc[rows])
+
+
+def _codes_at(values: pd.Series | None, mask: np.ndarray, fn) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``fn(value)`` for the rows in ``mask``, computed once per distinct value: the rows (positions),
+    their codes into the labels, and the labels (``labels[0] == ""``; rows whose code would be 0 are
+    left out)."""
+    empty = np.empty(0, dtype=np.int64)
     if values is None or not mask.any():
-        return codes, [""]
-    vc, vu = _codes_and_labels(values[mask])
+        return empty, empty, [""]
+    rows = np.flatnonzero(mask)
+    vc, vu = _distinct_at(values, rows)
     out = [fn(x) for x in vu]
     labels = ["", *sorted(set(out) - {""})]
+    if len(labels) == 1:  # nothing found (e.g. no click id on any landing page)
+        return empty, empty, labels
     index = {lab: i for i, lab in enumerate(labels)}
-    lut = np.array([index[x] for x in out] + [0], dtype=np.int64)
-    codes[mask] = lut[vc]
-    return codes, labels
+    codes = np.array([index[x] for x in out] + [0], dtype=np.int64)[vc]
+    keep = codes > 0
+    return rows[keep], codes[keep], labels
 
 
 def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd.Series:
@@ -404,21 +421,23 @@ def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd
     s_norm = [normalize_text(str(x)) for x in s_raw] + [NONE]  # the last slot answers code -1 (NA)
     m_codes, m_labels = _normalized_codes(leads["utm_medium"], aliases)
     c_codes, c_raw = _codes_and_labels(leads["utm_campaign"])
-    c_bits = np.array([_campaign_bits(normalize_text(str(x))) for x in c_raw] + [0], dtype=np.int64)
+    c_bits = [_campaign_bits(normalize_text(str(x))) for x in c_raw] + [0]
+    c_classes = sorted(set(c_bits))  # the campaign flag combinations present, densely numbered
+    c_lut = np.array([c_classes.index(b) for b in c_bits], dtype=np.int64)
     src_missing = np.array([x == NONE for x in s_norm], dtype=bool)[s_codes]
     med_missing = np.array([x == NONE for x in m_labels] + [True], dtype=bool)[m_codes]
-    r_codes, hosts = _codes_where(leads.get("referrer"), src_missing, referrer_host)
-    k_codes, clicks = _codes_where(leads.get("landing_page"), med_missing, click_platform)
-    ns, nm, nr, nk = len(s_norm), len(m_labels), len(hosts), len(clicks)
-    key = (s_codes.astype(np.int64) % ns) * nm  # code -1 (NA) → the last slot
-    key += m_codes
-    key *= 16
-    key += c_bits[c_codes]
-    key *= nr
-    key += r_codes
-    key *= nk
-    key += k_codes
-    size = ns * nm * 16 * nr * nk
+    r_rows, r_codes, hosts = _codes_at(leads.get("referrer"), src_missing, referrer_host)
+    k_rows, k_codes, clicks = _codes_at(leads.get("landing_page"), med_missing, click_platform)
+    ns, nm, nc, nr, nk = len(s_norm), len(m_labels), len(c_classes), len(hosts), len(clicks)
+    size = ns * nm * nc * nr * nk
+    # one mixed-radix key per lead, built by gathers from small premultiplied tables (code -1 → last slot)
+    dtype = np.int32 if size < 1 << 31 else np.int64
+    key = (np.arange(ns, dtype=dtype) * (nm * nc * nr * nk))[s_codes]
+    key += (np.arange(nm, dtype=dtype) * (nc * nr * nk))[m_codes]
+    if nc > 1:
+        key += (c_lut.astype(dtype) * (nr * nk))[c_codes]
+    key[r_rows] += (r_codes * nk).astype(dtype, copy=False)
+    key[k_rows] += k_codes.astype(dtype, copy=False)
     if size <= 1 << 24:
         present = np.flatnonzero(np.bincount(key, minlength=size))
         inverse = None
@@ -429,11 +448,11 @@ def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd
     for j, k in enumerate(present.tolist()):
         k, ki = divmod(k, nk)
         k, ri = divmod(k, nr)
-        k, cb = divmod(k, 16)
+        k, ci = divmod(k, nc)
         si, mi = divmod(k, nm)
         src, raw, marked = _prepared_source(s_norm[si], amap)
         host = hosts[ri]
-        name = _channel_rule(src, raw, marked, m_labels[mi], cb, amap.get(host, host), clicks[ki])
+        name = _channel_rule(src, raw, marked, m_labels[mi], c_classes[ci], amap.get(host, host), clicks[ki])
         group_codes[j] = chan_index[name]
     if inverse is None:
         lut = np.zeros(size, dtype=np.int8)
