@@ -207,7 +207,8 @@ st.caption(
 )
 st.dataframe(
     pd.DataFrame({"channel": [r.name for r in analytics.CHANNEL_RULES], "when": [r.condition for r in analytics.CHANNEL_RULES]}),
-    hide_index=True, width="stretch",
+    hide_index=True, width="stretch", height=(len(analytics.CHANNEL_RULES) + 1) * 35 + 3,
+    column_config={"channel": st.column_config.TextColumn(width="small"), "when": st.column_config.TextColumn(width="large")},
 )  # fmt: skip
 
 st.subheader("Custom fields")
