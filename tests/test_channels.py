@@ -171,6 +171,22 @@ CASES = [
     (("google", None, None, None, "https://x.co.il/?gclid=1"), "Paid Search"),
     (("instagram", None, None, None, "https://x.co.il/?fbclid=1"), "Paid Social"),
     (("newsletter", "email", None, None, "https://x.co.il/?gclid=1"), "Email"),  # the UTM tags win
+    (("newsletter", None, None, None, "https://x.co.il/?gclid=1"), "Email"),  # source not Google's
+    (("duckduckgo", None, None, None, "https://x.co.il/?gclid=1"), "Organic Search"),  # idem
+    (("duckduckgo", None, None, None, "https://x.co.il/?msclkid=1"), "Organic Search"),  # not Microsoft's
+    # the referrer names the placement when it is the platform's own site
+    ((None, None, None, "https://www.youtube.com/", "https://x.co.il/?gclid=1"), "Paid Video"),
+    ((None, None, None, "https://l.instagram.com/", "https://x.co.il/?fbclid=1"), "Paid Social"),
+    (
+        (None, None, None, "https://a1.safeframe.googlesyndication.com/", "https://x.co.il/?gclid=1"),
+        "Paid Other",
+    ),  # Google's ad frame: a paid visit from no listed site
+    # a medium that names no channel does not "say otherwise": the click id or paid word fills it in
+    (("facebook", "post", None, None, "https://x.co.il/?fbclid=1"), "Paid Social"),
+    (("facebook", "post", None, None, None), "Organic Social"),
+    (("fb-ads", "post", None, None, None), "Paid Social"),
+    (("google", "pmax", "PMax // IL", None, "https://x.co.il/?gad_source=1"), "Paid Search"),
+    (("google", "pmax", None, None, None), "Paid Search"),  # pmax → paid (ours)
 ]
 
 
@@ -258,10 +274,38 @@ def test_every_google_ads_spelling_is_paid_search(source, medium):
     assert A.channel_of(source, None, landing_page="https://x.co.il/?gclid=1") == "Paid Search"
 
 
-@pytest.mark.parametrize("source", [*META_PAID, "twitter-ads", "tiktok ads", "linkedin_ads"])
+SOCIAL_PAID = [*META_PAID, "fbad", "Reddit-ads", "twitter-ads", "tiktok ads", "linkedin_ads"]
+
+
+@pytest.mark.parametrize("source", SOCIAL_PAID)
 @pytest.mark.parametrize("medium", [None, "cpc", "paid_social"])
 def test_every_social_ads_spelling_is_paid_social(source, medium):
     assert A.channel_of(source, medium) == "Paid Social"
+
+
+def test_a_video_ads_spelling_is_paid_video():
+    assert A.channel_of("yt-ads", None) == "Paid Video"  # yt → youtube, a video site
+    assert A.channel_of("yt", None) == "Organic Video"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Newsletter-UK", "Email"),  # contains "newsletter" (ours, as Plausible)
+        ("ניוזלטר שבועי", "Email"),
+        ("Hacker News", "Organic Social"),
+        ("Yahoo!", "Organic Search"),
+        ("Microsoft Teams", "Organic Social"),
+        ("Slack", "Organic Social"),
+        ("GitHub", "Organic Social"),
+        ("Perplexity", "Organic Search"),
+        ("chatgpt.com", "Organic Search"),
+        ("temu.com", "Organic Shopping"),
+        ("Linktree", "Unassigned"),  # a site with no medium: GA4 leaves it unassigned
+    ],
+)
+def test_named_sources_from_our_additions(source, expected):
+    assert A.channel_of(source, None) == expected
 
 
 def test_a_stated_medium_wins_over_the_paid_spelling():

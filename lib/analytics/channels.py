@@ -116,6 +116,8 @@ MEDIUM_SYNONYMS: dict[str, str] = {
     "ads": "paid",
     "ad": "paid",
     "sponsored": "paid",
+    "pmax": "paid",
+    "performance max": "paid",
     "ממומן": "paid",
     "ממומנות": "paid",
     "קידום ממומן": "paid",
@@ -156,16 +158,27 @@ CLICK_IDS: dict[str, str] = {
     "msclkid": "bing",
     "ttclid": "tiktok",
 }
+# The sites of each click id's platform (labels of a source or host): a UTM source outside the family
+# means the click id is not this lead's; a referrer inside it names the placement (youtube → Paid Video).
+PLATFORM_FAMILIES: dict[str, frozenset[str]] = {
+    "google": frozenset(
+        {"google", "youtube", "youtu", "googlesyndication", "googleadservices", "doubleclick"}
+    ),
+    "facebook": frozenset({"facebook", "fb", "instagram", "ig", "messenger", "threads", "meta", "whatsapp"}),
+    "bing": frozenset({"bing", "msn", "microsoft"}),
+    "tiktok": frozenset({"tiktok"}),
+}
 _CLICK_ID = re.compile(r"(?:^|[?&#;])(" + "|".join(CLICK_IDS) + r")=[^&#;\s]", re.IGNORECASE)
 # Words that mark a source spelling as paid ("google ads", "fb-ads", "פייסבוק ממומן").
 _PAID_TOKENS = frozenset({"ads", "ad", "adwords", "cpc", "ppc", "paid", "sponsored", "ממומן", "ממומנות"})
-_PLATFORM_TOKENS = {"adwords": "google"}  # a paid word that names its platform by itself
+_PLATFORM_TOKENS = {"adwords": "google"}
+_SITES = frozenset({"search", "social", "video", "shopping"})  # a paid word that names its platform by itself
 _TOKEN_SPLIT = re.compile(r"[\s_\-+|/]+")
 # Campaign words that mark paid traffic when the medium is missing (the campaign says "paid").
 _PAID_WORDS = re.compile(r"(?<![a-z])(cpc|ppc|paid|ads|sponsored)(?![a-z])|ממומן")
 _PAID_MEDIUM = re.compile(r"^(.*cp.*|ppc|retargeting|paid.*)$")  # GA4's, verbatim
 _SHOP_CAMPAIGN = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")  # GA4's, verbatim
-_EMAIL = re.compile(r"email|e-mail|e_mail|e mail")  # GA4's
+_EMAIL = re.compile(r"email|e-mail|e_mail|e mail|newsletter|ניוזלטר|דיוור|מייל")  # GA4's words, then ours
 _CAMP_PRESENT, _CAMP_PAID, _CAMP_CROSS, _CAMP_SHOP = 1, 2, 4, 8
 _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//")
 
@@ -205,9 +218,9 @@ def paid_source(raw: str) -> tuple[str, bool]:
     if len(rest) < len(tokens):
         named = next((_PLATFORM_TOKENS[t] for t in tokens if t in _PLATFORM_TOKENS), "")
         return (" ".join(rest) or named or raw), True
-    if len(tokens) == 1 and raw.endswith("ads") and len(raw) > 4:  # glued: googleads, fbads, bingads
-        prefix = raw[:-3]
-        if source_category(prefix) in ("search", "social", "video", "shopping"):
+    for suffix in ("ads", "ad"):  # glued: googleads, fbads, fbad, bingads
+        prefix = raw.removesuffix(suffix)
+        if len(tokens) == 1 and prefix != raw and len(prefix) > 1 and source_category(prefix) in _SITES:
             return prefix, True
     return raw, False
 
@@ -311,7 +324,8 @@ CHANNEL_RULES: tuple[ChannelRule, ...] = (
     ChannelRule("Referral", "medium is one of referral, app, link", lambda v: v.med in REFERRAL_MEDIA),
     ChannelRule(
         "Email",
-        "source or medium contains email|e-mail|e_mail|e mail, OR source is a webmail site (ours)",
+        "source or medium contains email|e-mail|e_mail|e mail (ours: also newsletter, ניוזלטר, דיוור, מייל) "
+        "OR source is a webmail site (ours)",
         lambda v: v.cat == "email" or any(_EMAIL.search(x) for x in (v.src, v.raw, v.med)),
     ),
     ChannelRule("Affiliates", 'medium is "affiliate"', lambda v: v.med in AFFILIATE_MEDIA),
@@ -332,18 +346,35 @@ CHANNEL_RULES: tuple[ChannelRule, ...] = (
 assert tuple(r.name for r in CHANNEL_RULES) == CHANNELS
 
 
+def _same_platform(name: str, platform: str) -> bool:
+    """Whether a source or host belongs to a click id's ad platform (``youtube.com`` to google)."""
+    return not PLATFORM_FAMILIES[platform].isdisjoint(_TOKEN_SPLIT.split(name.replace(".", " ")))
+
+
+@lru_cache(maxsize=256)
+def _says_nothing(med: str) -> bool:
+    """Whether a (prepared) medium names no channel by itself: missing, or matched by no medium rule."""
+    if med == NONE:
+        return True
+    visit = Visit(NONE, NONE, "", med, _CAMP_PRESENT)
+    return next(rule.name for rule in CHANNEL_RULES if rule.test(visit)) == "Unassigned"
+
+
 @lru_cache(maxsize=65536)
 def _channel_rule(src: str, raw: str, marked: bool, med: str, camp: int, host: str, click: str) -> str:
     """The channel of prepared values (``src`` alias-resolved, ``raw`` its spelling, ``host`` the
-    alias-resolved referrer host or "", ``click`` the click id's platform or "")."""
+    referrer host or "", ``click`` the click id's platform or "")."""
     med = MEDIUM_SYNONYMS.get(med, med)
+    if click and src != NONE and not (_same_platform(src, click) or _same_platform(raw, click)):
+        click = ""  # the UTM source names another site: the click id is not this lead's
     if src == NONE and click:
-        src = raw = click
+        # the referrer names the placement when it is the platform's own (youtube.com for a gclid)
+        src = raw = host if host and _same_platform(host, click) else click
     elif src == NONE and host:
         src = raw = host
         if med == NONE:
             med = "email" if source_category(host) == "email" else "referral"
-    if med == NONE and (marked or click or camp & _CAMP_PAID):
+    if _says_nothing(med) and (marked or click or camp & _CAMP_PAID):
         med = "cpc"
     cat = source_category(src) or source_category(raw)
     visit = Visit(src, raw, cat, med, camp)
@@ -415,7 +446,8 @@ def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd
     """The default channel of every lead (rules in ``channel_of``), from ``utm_source``, ``utm_medium``,
     ``utm_campaign``, ``referrer`` and ``landing_page`` (click ids). Returns a categorical Series with the
     ``CHANNELS`` categories, same index as ``leads``. The rules run once per distinct combination; the
-    referrer is read only where the source is missing, the landing page only where the medium is."""
+    referrer is read only where the source is missing, the landing page only where the medium names no
+    channel."""
     amap = _alias_map(aliases)
     s_codes, s_raw = _codes_and_labels(leads["utm_source"])
     s_norm = [normalize_text(str(x)) for x in s_raw] + [NONE]  # the last slot answers code -1 (NA)
@@ -425,7 +457,9 @@ def channel(leads: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd
     c_classes = sorted(set(c_bits))  # the campaign flag combinations present, densely numbered
     c_lut = np.array([c_classes.index(b) for b in c_bits], dtype=np.int64)
     src_missing = np.array([x == NONE for x in s_norm], dtype=bool)[s_codes]
-    med_missing = np.array([x == NONE for x in m_labels] + [True], dtype=bool)[m_codes]
+    # click ids matter where the medium names no channel (missing, or a word no rule knows)
+    says_nothing = [_says_nothing(MEDIUM_SYNONYMS.get(x, x)) for x in m_labels] + [True]
+    med_missing = np.array(says_nothing, dtype=bool)[m_codes]
     r_rows, r_codes, hosts = _codes_at(leads.get("referrer"), src_missing, referrer_host)
     k_rows, k_codes, clicks = _codes_at(leads.get("landing_page"), med_missing, click_platform)
     ns, nm, nc, nr, nk = len(s_norm), len(m_labels), len(c_classes), len(hosts), len(clicks)
