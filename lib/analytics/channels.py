@@ -5,17 +5,31 @@ Google's order, first match wins: ``CHANNEL_RULES`` is that table (a name, the c
 test). Sources are matched against Google's source-category list (``data/ga4_source_categories.csv``)
 plus our additions (``data/source_categories_additions.csv``: webmail, apps, Israeli sites).
 
-Before the rules run, each lead's values are prepared (``channel_of`` documents the steps): values are
+Before the rules run, each lead's values are prepared (``channel_of`` lists the steps): values are
 normalised as in ``normalize_utm``, the source goes through the aliases, Hebrew and other medium spellings
-are mapped to GA4's words, a missing source falls back on the click id or the referrer, and a missing
-medium falls back on a paid marker (in the source, the campaign, or a click id) or on the referrer.
+are mapped to GA4's words, a missing source falls back on the click id or the referrer, and a medium that
+names no channel falls back on a paid marker (in the source, the campaign, or a click id).
 
 **Paid spellings of a source** (decision): the aliases keep naming the platform ("google ads" → google,
 so the UTM source tables group every Google spelling together), and the channel rules read the raw
 spelling as well: a source spelt with a paid word (``google ads``, ``googleads``, ``adwords``,
-``google_ads``, ``fb-ads``, ``facebook-ads``, ``twitter-ads``, ``פייסבוק ממומן``...) names its platform and
-carries a paid marker. The marker, like a click id, stands in for a missing medium (it reads "cpc"); a
-medium the link states always wins.
+``google_ads``, ``fb-ads``, ``fbad``, ``facebook-ads``, ``twitter-ads``, ``פייסבוק ממומן``...) names its
+platform and carries a paid marker. The marker, like a click id, stands in for a medium that is missing or
+names no channel (it reads "cpc"); a medium that names a channel (organic, social, email, display...)
+always wins.
+
+**Click ids** (``CLICK_IDS``, read from the landing page): a click id marks a lead as paid traffic from its
+platform unless the UTM tags say otherwise: a stated medium that names a channel wins, and a UTM source
+outside the platform's family (``PLATFORM_FAMILIES``: a DuckDuckGo-tagged lead with a gclid) means the
+click id is not this lead's. With no UTM source the platform is the source, or the referrer when it is one
+of the platform's own sites (YouTube for a gclid: Paid Video). Note that Facebook adds fbclid to organic
+links too; the issue asks for fbclid to mean Meta paid, so a lead tagged only by it counts as Paid Social.
+
+Where we deliberately differ from GA4 (all documented in ``CHANNEL_RULES``' conditions or here): webmail
+referrers are Email (Google's list files mail.google.com under search); the Email rule also accepts
+"newsletter" and Hebrew spellings; "direct" is accepted as a medium of Direct; a campaign-only lead (no
+source, no medium) is not Direct, as in GA4, but a referrer alone is a Referral (GA4 reads referrers the
+same way); the source lists match a host's parent domains and brand (google.co.il, amazon.de).
 """
 
 from __future__ import annotations
@@ -396,13 +410,16 @@ def channel_of(
 
     1. The source goes through the aliases (after its paid word is split off: ``fb-ads`` → fb, paid
        marker); the medium through the aliases and ``MEDIUM_SYNONYMS`` (``ממומן`` → paid, ``סושיאל`` →
-       social, ``ads``/``sponsored`` → paid...).
-    2. No source: a click id in the landing page (``CLICK_IDS``: gclid/gbraid/wbraid/gad_source → google,
-       fbclid → facebook, msclkid → bing, ttclid → tiktok) names it; else the referrer's host does, and a
-       missing medium reads "referral" ("email" for a webmail host such as mail.google.com).
-    3. No medium: a paid marker in the source, paid words in the campaign (cpc/ppc/paid/ads/sponsored/
-       ממומן) or a click id make it "cpc". A medium the link states is never overridden.
-    4. The source's category comes from Google's source-category list plus ours (``source_category``).
+       social, ``ads``/``sponsored``/``pmax`` → paid...).
+    2. A click id in the landing page (``CLICK_IDS``: gclid/gbraid/wbraid/gad_source → google, fbclid →
+       facebook, msclkid → bing, ttclid → tiktok) is dropped when the UTM source belongs to another
+       platform (``PLATFORM_FAMILIES``).
+    3. No source: the click id's platform names it (or the referrer, when it is the platform's own site);
+       else the referrer's host does, and a missing medium reads "referral" ("email" for a webmail host
+       such as mail.google.com).
+    4. A medium that is missing or names no channel becomes "cpc" when the source carries a paid marker,
+       the campaign has paid words (cpc/ppc/paid/ads/sponsored/ממומן) or a click id remains.
+    5. The source's category comes from Google's source-category list plus ours (``source_category``).
     """
     amap = _alias_map(aliases)
     src, raw, marked = _prepared_source(normalize_value(source, {}), amap)
