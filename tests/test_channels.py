@@ -173,6 +173,8 @@ CASES = [
     (("newsletter", "email", None, None, "https://x.co.il/?gclid=1"), "Email"),  # the UTM tags win
     (("newsletter", None, None, None, "https://x.co.il/?gclid=1"), "Email"),  # source not Google's
     (("duckduckgo", None, None, None, "https://x.co.il/?gclid=1"), "Organic Search"),  # idem
+    (("(direct)", "(none)", None, None, "https://x.co.il/?gclid=1"), "Paid Search"),  # a tracker's default
+    (("(direct)", None, None, "https://www.youtube.com/", "https://x.co.il/?gclid=1"), "Paid Search"),
     (("duckduckgo", None, None, None, "https://x.co.il/?msclkid=1"), "Organic Search"),  # not Microsoft's
     # the referrer names the placement when it is the platform's own site
     ((None, None, None, "https://www.youtube.com/", "https://x.co.il/?gclid=1"), "Paid Video"),

@@ -379,6 +379,8 @@ def _channel_rule(src: str, raw: str, marked: bool, med: str, camp: int, host: s
     """The channel of prepared values (``src`` alias-resolved, ``raw`` its spelling, ``host`` the
     referrer host or "", ``click`` the click id's platform or "")."""
     med = MEDIUM_SYNONYMS.get(med, med)
+    if click and src in DIRECT_SOURCES:  # a tracker's "(direct)" default says nothing against a click id
+        src, raw, host = NONE, NONE, ""  # (its referrer is not read: the source was not missing)
     if click and src != NONE and not (_same_platform(src, click) or _same_platform(raw, click)):
         click = ""  # the UTM source names another site: the click id is not this lead's
     if src == NONE and click:
