@@ -34,14 +34,23 @@ PALETTE = (
 )  # fmt: skip
 CHANNEL_COLORS = {
     "Direct": "#9D755D",
-    "Organic Search": "#54A24B",
+    "Cross-network": "#8C564B",
+    "Paid Shopping": "#D62728",
     "Paid Search": "#F58518",
-    "Organic Social": "#4C78A8",
     "Paid Social": "#E45756",
-    "Email": "#72B7B2",
-    "Referral": "#B279A2",
+    "Paid Video": "#B31217",
     "Display": "#EECA3B",
+    "Paid Other": "#FF7F0E",
+    "Organic Shopping": "#2CA02C",
+    "Organic Social": "#4C78A8",
+    "Organic Video": "#17BECF",
+    "Organic Search": "#54A24B",
+    "Referral": "#B279A2",
+    "Email": "#72B7B2",
     "Affiliates": "#FF9DA6",
+    "Audio": "#1F77B4",
+    "SMS": "#9467BD",
+    "Mobile Push Notifications": "#E377C2",
     "Unassigned": "#BAB0AC",
 }
 

@@ -197,6 +197,20 @@ st.caption(
     "Aliases in force: " + ("the defaults." if aliases is None else f"your table ({len(aliases)} entries).")
 )
 
+st.subheader("Channel rules")
+st.caption(
+    "How a lead gets its channel: Google Analytics 4's default channel group, in Google's order; the first rule "
+    "that matches wins. Search, social, video and shopping sites come from Google's source-category list plus "
+    "our additions (webmail, apps, Israeli sites). Without a UTM source, a click id in the landing page "
+    "(gclid, fbclid, msclkid, ttclid...) or the referrer names it; a paid spelling of the source "
+    "(google ads, fb-ads), paid words in the campaign or a click id stand in for a missing medium."
+)
+st.dataframe(
+    pd.DataFrame({"channel": [r.name for r in analytics.CHANNEL_RULES], "when": [r.condition for r in analytics.CHANNEL_RULES]}),
+    hide_index=True, width="stretch", height=(len(analytics.CHANNEL_RULES) + 1) * 35 + 3,
+    column_config={"channel": st.column_config.TextColumn(width="small"), "when": st.column_config.TextColumn(width="large")},
+)  # fmt: skip
+
 st.subheader("Custom fields")
 st.caption("Each account uses the CRM's four custom fields differently: name them as your team knows them.")
 labels = store.ext_labels()

@@ -410,7 +410,7 @@ def test_utm_quality_lists_raw_values():
         ("crm", "e-mail", None, None, "Email"),
         ("partner-site", "affiliate", None, None, "Affiliates"),
         ("somewhere", None, None, None, "Unassigned"),
-        (None, "cpc", None, None, "Unassigned"),
+        (None, "cpc", None, None, "Paid Other"),  # GA4: a paid medium from no known site
         # no UTM: the referrer decides
         (None, None, None, "https://www.google.co.il/search?q=x", "Organic Search"),
         (None, None, None, "https://l.facebook.com/l.php?u=x", "Organic Social"),
