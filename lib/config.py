@@ -341,7 +341,7 @@ def connection_to_try(
                 "Type the token again for a new address: a saved token is only sent to the address it was "
                 "saved for"
             )
-    guarded = url and not same_address and not current.allow_private_crm and check_base_url(url) is None
+    guarded = url and not same_address and not current.allow_private_crm
     if guarded and (problem := netguard.check_public_url(url, resolver or netguard.resolve)):
         problems.append(problem)
     return token, problems

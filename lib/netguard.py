@@ -42,7 +42,9 @@ def is_public_address(address: str) -> bool:
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d
+            return is_public_address(str(ip.ipv4_mapped))
+        inner = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if inner is not None and not is_public_address(str(inner)):
             return False
     return not (
@@ -68,7 +70,11 @@ def check_public_url(url: str, resolver: Resolver = resolve) -> str | None:
     if not host:
         return f"The base URL {url!r} has no host name"
     try:
-        addresses = list(resolver(host, port))
+        addresses = [str(ipaddress.ip_address(host))]  # an IP literal is what it is
+    except ValueError:
+        addresses = []
+    try:
+        addresses = addresses or list(resolver(host, port))
     except (OSError, UnicodeError):
         return f"The host name {host!r} could not be resolved: check the base URL"
     if not addresses:
