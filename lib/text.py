@@ -29,6 +29,25 @@ def clean_text(values: pd.Series) -> pd.Series:
     return s.mask(has, s[has].str.translate(_DROP))
 
 
+# What Streamlit's Markdown turns into a link even when its signs are escaped (web addresses, e-mail
+# addresses): these go in a code span instead, where nothing is a link.
+_LINKISH = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_TRAILING = ".,:;!?)]}'\""
+
+
+def _code_span(text: str) -> str:
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def escape_markdown(value: object) -> str:
-    """Any text made literal inside st.markdown / st.error / st.caption (Markdown and HTML signs escaped)."""
-    return _MARKDOWN.sub(r"\\\1", str(value))
+    """Any text made literal inside st.markdown / st.error / st.caption: Markdown and HTML signs escaped,
+    web and e-mail addresses in code spans (so no link is made of them)."""
+    text, out, pos = str(value), [], 0
+    for match in _LINKISH.finditer(text):
+        address = match.group().rstrip(_TRAILING)
+        out += [_MARKDOWN.sub(r"\\\1", text[pos : match.start()]), _code_span(address)]
+        pos = match.start() + len(address)
+    out.append(_MARKDOWN.sub(r"\\\1", text[pos:]))
+    return "".join(out)

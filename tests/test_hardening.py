@@ -17,7 +17,7 @@ from lib.crm import connect
 from lib.crm.http import HttpClient
 from lib.errors import CRMConnectionError, CRMError
 from lib.schema import text_category, to_canonical_leads
-from lib.text import clean_text
+from lib.text import clean_text, escape_markdown
 from tests.conftest import lead_item, run_app
 from tests.fakes.v2_faults import FaultyDemoCRM
 
@@ -320,6 +320,17 @@ def test_connectors_clean_the_text_they_bring(tmp_path):
     assert sorted(leads["name"]) == ["John gnp.exe", "Noa"]
     assert leads["owner"].cat.categories.tolist() == ["Dana"]
     assert to_canonical_leads(pd.DataFrame({"company": ["\u200b"]}))["company"].isna().all()  # empty → NA
+
+
+def test_text_for_markdown_is_escaped_and_addresses_become_code():
+    assert escape_markdown("[x](javascript:alert(1))") == "\\[x\\](javascript\\:alert(1))"
+    assert escape_markdown("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert(1)\\>"
+    assert escape_markdown("**Tom & Jerry** :red[x] $1") == "\\*\\*Tom \\& Jerry\\*\\* \\:red\\[x\\] \\$1"
+    # Streamlit links web and e-mail addresses even when escaped: they go in code spans, the trailing
+    # punctuation stays outside
+    assert escape_markdown("at https://crm.example:8443/api: ok") == "at `https://crm.example:8443/api`\\: ok"
+    assert escape_markdown("write to noa@x.example.") == "write to `noa@x.example`."
+    assert escape_markdown("see www.x.example/a`b") == "see ``www.x.example/a`b``"  # a longer fence
 
 
 def test_chart_labels_from_data_are_escaped_for_plotly():

@@ -73,6 +73,11 @@ def test_hostile_text_creates_no_image_or_link(page, hostile_app):
     labels = " ".join(page.locator(".js-plotly-plot text").all_text_contents())
     assert "evil.example" in labels.replace("\u200b", "")
     no_markup_from_data(page)
+
+    page.goto(f"{hostile_app}/settings")
+    expect(page.get_by_text("v2 CRM at", exact=False).first).to_be_visible(timeout=90_000)
+    links = page.locator('[data-testid="stMarkdownContainer"] a[href^="http"]')
+    assert links.count() == 0  # the CRM's address is shown as text, not as a link
     assert dialogs == [] and outside == []
 
 
