@@ -341,6 +341,8 @@ def connection_to_try(
                 "Type the token again for a new address: a saved token is only sent to the address it was "
                 "saved for"
             )
+    if token and (problem := check_token(token)):
+        problems.append(problem)
     guarded = url and not same_address and not current.allow_private_crm
     if guarded and (problem := netguard.check_public_url(url, resolver or netguard.resolve)):
         problems.append(problem)

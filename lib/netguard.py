@@ -21,11 +21,15 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import httpcore
+import httpx
 
 # Metadata services of cloud providers (AWS, GCP, Azure, OpenStack use the first; AWS IPv6 the second).
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 
 Resolver = Callable[[str, int], Iterable[str]]
+
+# A connection test from Settings: short waits and one retry, so a silent address does not hold the page
+TRIAL_HTTP_OPTIONS = {"timeout": httpx.Timeout(15.0, connect=5.0), "max_attempts": 2}
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -113,8 +117,6 @@ class PublicOnlyBackend(httpcore.SyncBackend):
 
 def public_only_transport(**kwargs) -> object:
     """An httpx transport whose connections may only go to public addresses (see PublicOnlyBackend)."""
-    import httpx
-
     transport = httpx.HTTPTransport(**kwargs)
     transport._pool._network_backend = PublicOnlyBackend()  # httpx has no public option for the backend
     return transport
@@ -142,6 +144,8 @@ def plain_connection_error(exc: Exception) -> str:
             "Could not connect to this address: check the base URL, and that the CRM can be reached from "
             "this server"
         )
+    if isinstance(exc, CRMAuthError) and status is None:  # raised here, before sending (a token's problem)
+        return str(exc)
     if isinstance(exc, CRMAuthError) and status == 401:
         return "The CRM refused the token (401 Unauthorized): check the token"
     if isinstance(exc, CRMAuthError):

@@ -19,7 +19,7 @@ from lib.config import (
 )
 from lib.crm import LeadsError, connect
 from lib.errors import ConfigError
-from lib.netguard import plain_connection_error
+from lib.netguard import TRIAL_HTTP_OPTIONS, plain_connection_error
 from lib.schema import DEFAULT_STAGES, ROLES, empty_statuses
 from lib.store import crm_key
 from lib.text import escape_markdown
@@ -97,6 +97,7 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
                     phone_region=s.phone_region,
                     crm_timezone=crm_zone.strip() or None,
                     **guard,
+                    **TRIAL_HTTP_OPTIONS,
                 )
                 st.success(escape_markdown(trial.check()), icon="✅")
             except LeadsError as exc:

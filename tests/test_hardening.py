@@ -105,6 +105,11 @@ def test_a_new_address_must_be_public_unless_private_crms_are_allowed():
     assert connection_to_try("v2", "http://127.0.0.1:9000", "", local, DNS) == ("x", [])
 
 
+def test_a_typed_token_that_cannot_be_sent_is_refused_without_quoting_it():
+    _, problems = connection_to_try("v2", "https://crm.a.example", "tök€n", SAVED, DNS)
+    assert len(problems) == 1 and "cannot be sent" in problems[0] and "tök" not in problems[0]
+
+
 def test_allow_private_crm_setting():
     assert load_settings(env={}, secrets={}).allow_private_crm is False
     assert load_settings(env={"LEADS_ALLOW_PRIVATE_CRM": "true"}, secrets={}).allow_private_crm is True
