@@ -7,6 +7,7 @@ import json
 import socket
 import sqlite3
 import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -302,6 +303,23 @@ def test_a_damaged_database_is_explained(tmp_path, monkeypatch, name):
     assert "is damaged" in error and "move the .sqlite3 file away and restart" in error
     with pytest.raises(sqlite3.DatabaseError):  # the file really is unreadable, as the page says
         sqlite3.connect(data / name).execute("SELECT * FROM sqlite_master").fetchall()
+
+
+def test_what_each_data_dir_problem_says():
+    from lib.ui.data import data_dir_problem
+
+    s = Settings(data_dir=Path("/srv/leads"))
+    locked = sqlite3.OperationalError("unable to open database file")  # a folder it may not write in
+    assert data_dir_problem(s, locked).startswith("**LEADS_DATA_DIR (/srv/leads) is not a writable folder:**")
+    damaged = sqlite3.DatabaseError("file is not a database")
+    assert data_dir_problem(s, damaged) == (
+        "**The dashboard's database in LEADS_DATA_DIR (/srv/leads) is damaged** (file is not a database): "
+        "move the .sqlite3 file away and restart the dashboard"
+    )
+    no_port = OSError(98, "Address already in use")  # about no file
+    assert data_dir_problem(s, no_port) == (
+        "**The dashboard could not start:** Address already in use (LEADS_DATA_DIR is /srv/leads)"
+    )
 
 
 # -- CRM text: no bidi tricks, no invisible twins, never Markdown or HTML ------------------------------------

@@ -111,12 +111,15 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
 def data_dir_problem(s: Settings, exc: BaseException) -> str:
     """What to fix when the dashboard's files in LEADS_DATA_DIR cannot be opened (never a traceback)."""
     folder = escape_markdown(s.data_dir)
-    if isinstance(exc, sqlite3.DatabaseError):
+    reason = escape_markdown(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    if isinstance(exc, OSError) and exc.filename is None and not isinstance(exc, FileNotFoundError):
+        # not about a file: e.g. the demo CRM found no free port on this machine
+        return f"**The dashboard could not start:** {reason} (LEADS_DATA_DIR is {folder})"
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         return (
             f"**The dashboard's database in LEADS_DATA_DIR ({folder}) is damaged** "
             f"({escape_markdown(exc)}): move the .sqlite3 file away and restart the dashboard"
         )
-    reason = escape_markdown(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
     return (
         f"**LEADS_DATA_DIR ({folder}) is not a writable folder:** {reason}. Set LEADS_DATA_DIR to a folder "
         "this user can write to and restart the dashboard"
