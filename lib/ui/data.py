@@ -79,9 +79,11 @@ def _load(key: tuple, _src: Source) -> LoadedData:
             done = min(0.95, 1 - 0.8 ** state["shown"])
             bar.progress(done, text=f"Syncing leads from the CRM… {pages:,} pages, {leads:,} leads")
 
-    leads = _src.leads(progress=progress)
-    statuses = _src.statuses()
-    bar.empty()
+    try:
+        leads = _src.leads(progress=progress)
+        statuses = _src.statuses()
+    finally:
+        bar.empty()  # a failed sync leaves no stuck bar above its error
     return LoadedData(leads, statuses, clock.now(), dict(leads.attrs.get("unreadable", {})))
 
 
