@@ -137,7 +137,26 @@ def _layout(fig: go.Figure, title: str, x: str | None, y: str | None, **kw) -> g
         fig.update_xaxes(title_text=x)
     if y is not None:
         fig.update_yaxes(title_text=y)
+    _safe_traces(fig)
     return fig
+
+
+def _safe(labels):
+    """Text from data made literal for Plotly, which renders a subset of HTML in every label (<a href>
+    becomes a link, <b>, <br>, <i>...): `&`, `<` and `>` become entities, which Plotly shows as the
+    characters. A string, or a sequence whose string items are escaped (other items kept)."""
+    if isinstance(labels, str):
+        return labels.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return [_safe(v) if isinstance(v, str) else v for v in labels]
+
+
+def _safe_traces(fig: go.Figure) -> None:
+    """Every trace's categories, texts and legend name through `_safe` (numbers and times untouched)."""
+    for trace in fig.data:
+        for attr in ("x", "y", "text", "name"):
+            value = getattr(trace, attr, None)
+            if isinstance(value, str) or (value is not None and any(isinstance(v, str) for v in value)):
+                setattr(trace, attr, _safe(value))
 
 
 def _pct(x) -> str:
@@ -190,8 +209,8 @@ def leads_over_time_chart(
                 "y": df["leads"][sel],
                 "name": str(value),
                 "customdata": share[sel],
-                "hovertemplate": f"{value}<br>%{{x|%d %b %Y}}<br>%{{y:,}} leads (%{{customdata:.1%}})"
-                "<extra></extra>",
+                "hovertemplate": f"{_safe(str(value))}<br>%{{x|%d %b %Y}}<br>%{{y:,}} leads "
+                "(%{customdata:.1%})<extra></extra>",
             }
             if kind == "bar":
                 fig.add_trace(go.Bar(marker_color=color, **common))
@@ -380,7 +399,9 @@ def funnel_compare_chart(
     )
     fig.update_layout(legend={"traceorder": "normal"})
     fig.update_xaxes(range=[0, 130], ticksuffix="%", tickvals=[0, 25, 50, 75, 100])
-    fig.update_yaxes(categoryorder="array", categoryarray=stages, autorange="reversed", automargin=True)
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=_safe(stages), autorange="reversed", automargin=True
+    )
     return fig
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,7 +73,10 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "demo_size": ("LEADS_DEMO_SIZE", 5000),
     "lead_url": ("LEADS_LEAD_URL", None),
     "currency": ("LEADS_CURRENCY", "ILS"),
+    "allow_private_crm": ("LEADS_ALLOW_PRIVATE_CRM", False),
 }
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Settings:
     demo_size: int = 5000
     lead_url: str | None = None  # a lead's page in the CRM, `{id}` standing for its id (None: per CRM)
     currency: str = "ILS"  # the account currency (ISO 4217) ad spend is kept in
+    allow_private_crm: bool = False  # a base URL typed in Settings may point at a private address
 
     @property
     def is_demo(self) -> bool:
@@ -109,7 +113,15 @@ def is_loopback(host: str | None) -> bool:
 
 def check_base_url(url: str) -> str | None:
     """The problem with a CRM base URL, or None when it is acceptable (https, or http on loopback)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks the port (a number from 1 to 65535)
+    except ValueError as exc:
+        return (
+            f"LEADS_BASE_URL is not a valid address ({exc}): use a full URL such as https://crm.example.com"
+        )
+    if parts.port == 0:
+        return "LEADS_BASE_URL has port 0: use the CRM's port (from 1 to 65535) or none"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"LEADS_BASE_URL must be a full URL such as https://crm.example.com (got {url!r})"
     if parts.username or parts.password:
@@ -120,6 +132,16 @@ def check_base_url(url: str) -> str | None:
             "use https://"
         )
     return None
+
+
+def check_token(token: str) -> str | None:
+    """The problem with a token (never quoting it), or None: it goes in an HTTP header, so printable ASCII."""
+    if all(" " <= ch <= "~" for ch in token):
+        return None
+    return (
+        "LEADS_TOKEN contains characters that cannot be sent (non-ASCII or control characters, often from "
+        "copying it out of a document): paste it again"
+    )
 
 
 def _is_lead_url_template(template: str) -> bool:
@@ -173,6 +195,8 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
             problems.append(f"LEADS_BASE_URL is required for LEADS_SOURCE={source}")
         if not token:
             problems.append(f"LEADS_TOKEN is required for LEADS_SOURCE={source}")
+    if token and (problem := check_token(str(token))):
+        problems.append(problem)
     if base_url:
         base_url = str(base_url).rstrip("/")
         if problem := check_base_url(base_url):
@@ -223,6 +247,10 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
             f"LEADS_CURRENCY must be a three-letter currency code such as ILS or USD (got {currency!r})"
         )
 
+    allow = str(raw["allow_private_crm"]).strip().lower()
+    if allow not in _TRUE + _FALSE:
+        problems.append(f"LEADS_ALLOW_PRIVATE_CRM must be true or false (got {allow!r})")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -236,6 +264,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         demo_size=demo_size,
         lead_url=lead_url,
         currency=currency,
+        allow_private_crm=allow in _TRUE,
     )
 
 
@@ -281,3 +310,40 @@ def overridden_by_environment(env: Mapping[str, str] | None = None) -> list[str]
     """The connection settings set in the environment, which win over anything saved in the file."""
     env = os.environ if env is None else env
     return [k for k in CONNECTION_KEYS if str(env.get(k) or "").strip()]
+
+
+def connection_to_try(
+    source: str,
+    base_url: str,
+    typed_token: str,
+    current: Settings,
+    resolver: Callable[[str, int], Iterable[str]] | None = None,
+) -> tuple[str | None, list[str]]:
+    """The token to use for a connection typed in Settings, and what forbids trying or saving it.
+
+    A saved token is sent only to the address it was saved for: with a new base URL (or another system)
+    the token must be typed again. A new base URL must resolve to public addresses only (lib.netguard)
+    unless LEADS_ALLOW_PRIVATE_CRM is true; the address already configured stays usable as it is.
+    """
+    from lib import netguard
+
+    if source == "demo":
+        return None, []
+    url = base_url.strip().rstrip("/")
+    same_address = source == current.source and url == (current.base_url or "")
+    token = typed_token.strip() or None
+    problems: list[str] = []
+    if token is None and current.token and url:
+        if same_address:
+            token = current.token
+        else:
+            problems.append(
+                "Type the token again for a new address: a saved token is only sent to the address it was "
+                "saved for"
+            )
+    if token and (problem := check_token(token)):
+        problems.append(problem)
+    guarded = url and not same_address and not current.allow_private_crm
+    if guarded and (problem := netguard.check_public_url(url, resolver or netguard.resolve)):
+        problems.append(problem)
+    return token, problems

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lib.text import clean_text
+
 ROLES = ("open", "won", "lost", "junk")
 # Funnel stages for the v2 CRM's default mapping (apis.md §1); `stage` in the catalogue indexes this, 0-based.
 DEFAULT_STAGES = ("New", "Contacted", "Interested", "Customer")
@@ -84,8 +86,9 @@ def _category(values: pd.Series) -> pd.Series:
 
 def text_category(values) -> pd.Series:
     """Text (a list or a Series) as a categorical of trimmed strings, empty → NA: how dimension columns are
-    kept cheap, canonical or connector extras alike."""
-    s = pd.Series(values, dtype="string").str.strip()
+    kept cheap, canonical or connector extras alike. Bidi controls and zero-width characters are dropped
+    (lib.text.clean_text), so "Da\u200bna" is the same owner as "Dana"."""
+    s = clean_text(pd.Series(values, dtype="string")).str.strip()
     return _category(s.mask(s == ""))
 
 
@@ -95,6 +98,8 @@ def to_canonical_statuses(df: pd.DataFrame) -> pd.DataFrame:
     for col, dtype in STATUS_COLUMNS.items():
         if col in df.columns:
             values = df[col].reset_index(drop=True)
+            if col == "status":
+                values = clean_text(values)
         elif col == "position":
             values = pd.Series(range(len(df)))
         elif col == "is_active":
@@ -110,7 +115,8 @@ def to_canonical_statuses(df: pd.DataFrame) -> pd.DataFrame:
 def to_canonical_leads(df: pd.DataFrame) -> pd.DataFrame:
     """Cast a lead frame to the canonical columns and dtypes; extra columns are kept after them.
 
-    Text is trimmed and empty strings become NA; times must already be tz-aware UTC or naive UTC.
+    Text is cleaned of bidi controls and zero-width characters (lib.text.clean_text), trimmed, and empty
+    strings become NA; times must already be tz-aware UTC or naive UTC.
     """
     n = len(df)
     df = df.reset_index(drop=True)
@@ -120,7 +126,7 @@ def to_canonical_leads(df: pd.DataFrame) -> pd.DataFrame:
         if dtype == _CAT:
             out[col] = text_category(values)
         elif dtype == _TEXT:
-            s = values.astype("string").str.strip()
+            s = clean_text(values.astype("string")).str.strip()
             out[col] = s.mask(s == "")
         elif dtype == _TIME:
             out[col] = pd.to_datetime(values, utc=True, errors="coerce").astype(_TIME)

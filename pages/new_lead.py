@@ -288,8 +288,19 @@ for item in items:
                 if note.ok:
                     ui.refresh()
             st.rerun()
+        # Discard asks first: the lead would be lost for good (the confirmation holds for this item only)
         if item.state != "sending" and discard_col.button("Discard", key=f"nl_discard_{item.id}"):
-            store.outbox_remove(item.id)
-            if state.get("nl_outbox_id") == item.id:
-                state.pop("nl_outbox_id")
+            state["nl_discard_asked"] = item.id
             st.rerun()
+        if item.state != "sending" and state.get("nl_discard_asked") == item.id:
+            info.warning("Discard this lead? It is not in the CRM and cannot be brought back.", icon="🗑️")
+            yes_col, no_col, _ = info.columns([2, 1, 3])
+            if yes_col.button("Really discard", type="primary", key=f"nl_discard_yes_{item.id}"):
+                state.pop("nl_discard_asked", None)
+                store.outbox_remove(item.id)
+                if state.get("nl_outbox_id") == item.id:
+                    state.pop("nl_outbox_id")
+                st.rerun()
+            if no_col.button("Keep it", key=f"nl_discard_no_{item.id}"):
+                state.pop("nl_discard_asked", None)
+                st.rerun()

@@ -1,6 +1,8 @@
 """Settings: the connected CRM, a connection test, and the mappings every page uses (status roles and
 funnel stages, UTM aliases, custom-field labels)."""
 
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import streamlit as st
 
@@ -11,47 +13,31 @@ from lib.config import (
     SOURCE_HELP,
     SOURCE_LABELS,
     SOURCES,
+    connection_to_try,
     overridden_by_environment,
     save_connection,
 )
 from lib.crm import LeadsError, connect
-from lib.schema import DEFAULT_STAGES, ROLES
+from lib.errors import ConfigError
+from lib.netguard import TRIAL_HTTP_OPTIONS, plain_connection_error
+from lib.schema import DEFAULT_STAGES, ROLES, empty_statuses
 from lib.store import crm_key
+from lib.text import escape_markdown
 
 s = ui.settings()
-data = ui.load_data(s)
-src = ui.source(s)
-store = ui.store(s)
-key = crm_key(s)
-ui.sidebar_status(s, data)
 
 st.title("Settings")
 
 st.subheader("Connection")
-left, right = st.columns(2)
-left.markdown(
-    f"**CRM:** {src.label}  \n**Source setting:** `{s.source}`  \n"
-    f"**Token:** {'configured (hidden)' if s.token else 'not needed' if s.is_demo else 'missing'}  \n"
-    f"**Display time zone:** {s.timezone} · **Phone region:** {s.phone_region}"
-)
-synced = data.synced_at.astimezone(pd.Timestamp.now(tz=s.timezone).tz).strftime("%Y-%m-%d %H:%M")
-right.markdown(
-    f"**Last sync:** {synced} ({s.timezone})  \n**Leads loaded:** {len(data.leads):,}  \n**Statuses:** {len(data.statuses)}"
-)
-test_col, refresh_col = right.columns(2)
-if test_col.button("Test connection", icon="🔌"):
-    try:
-        st.success(src.check(), icon="✅")
-    except LeadsError as exc:
-        st.error(f"Connection failed: {exc}", icon="⚠️")
-if refresh_col.button("Sync now", icon="🔄"):
-    ui.refresh()
-    st.rerun()
+# Filled after the connection form: the form needs nothing from the CRM, so a CRM that fails or hangs never
+# keeps an admin from changing the connection (its buttons are handled before anything waits on the CRM).
+status_box = st.container()
 
 with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
     st.caption(
         "Choose the system, then test the connection before saving it. Saved settings go to "
-        "`.streamlit/secrets.toml` on this machine (readable only by you); the token is never shown again."
+        "`.streamlit/secrets.toml` on this machine (readable only by you); the token is never shown again, "
+        "and it is only sent to the address it was saved for."
     )
     system = st.selectbox(
         "System",
@@ -69,7 +55,7 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
             placeholder=BASE_URL_EXAMPLES[system],
             key=f"conn_url_{system}",
         )
-        token = st.text_input(
+        typed_token = st.text_input(
             "Token (LEADS_TOKEN)",
             type="password",
             placeholder="Leave empty to keep the current token"
@@ -89,30 +75,41 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
             if zone_default
             else ""
         )
-        token = token.strip() or (s.token if same and base_url.strip().rstrip("/") == s.base_url else "")
     else:
-        base_url = token = crm_zone = ""
+        base_url = typed_token = crm_zone = ""
+    url = base_url.strip().rstrip("/")
+    # the saved token only for the saved address; a new address must be public (unless allowed)
+    token, refused = connection_to_try(system, url, typed_token, s)
+    new_address = system != "demo" and not (same and url == (s.base_url or ""))
+    guard = {"public_only": True} if new_address and not s.allow_private_crm else {}
     try_col, save_col = st.columns(2)
     if try_col.button("Test these settings", icon="🧪", key="conn_test"):
-        try:
-            trial = connect(
-                system,
-                base_url=base_url.strip().rstrip("/") or None,
-                token=token or None,
-                data_dir=s.data_dir,
-                demo_size=s.demo_size,
-                phone_region=s.phone_region,
-                crm_timezone=crm_zone.strip() or None,
-            )
-            st.success(trial.check(), icon="✅")
-        except LeadsError as exc:
-            problems = getattr(exc, "problems", None)
-            st.error("Connection failed: " + ("; ".join(problems) if problems else str(exc)), icon="⚠️")
+        if refused:
+            st.error("Not tested: " + "; ".join(escape_markdown(r) for r in refused), icon="⚠️")
+        else:
+            try:
+                trial = connect(
+                    system,
+                    base_url=url or None,
+                    token=token,
+                    data_dir=s.data_dir,
+                    demo_size=s.demo_size,
+                    phone_region=s.phone_region,
+                    crm_timezone=crm_zone.strip() or None,
+                    **guard,
+                    **TRIAL_HTTP_OPTIONS,
+                )
+                st.success(escape_markdown(trial.check()), icon="✅")
+            except LeadsError as exc:
+                st.error("Connection failed: " + escape_markdown(plain_connection_error(exc)), icon="⚠️")
     if save_col.button("Save and use", icon="💾", type="primary", key="conn_save"):
         try:
-            save_connection(system, base_url.strip().rstrip("/"), token, crm_zone)
+            if refused:
+                raise ConfigError(refused)
+            save_connection(system, url, token, crm_zone)
         except LeadsError as exc:
-            st.error("Not saved: " + "; ".join(getattr(exc, "problems", [str(exc)])), icon="⚠️")
+            problems = getattr(exc, "problems", [str(exc)])
+            st.error("Not saved: " + "; ".join(escape_markdown(p) for p in problems), icon="⚠️")
         else:
             ui.forget_connection()
             st.rerun()
@@ -122,13 +119,45 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
             icon="📌",
         )
 
+with status_box:
+    src = ui.source(s)
+    left, right = st.columns(2)
+    left.markdown(
+        f"**CRM:** {escape_markdown(src.label)}  \n**Source setting:** `{s.source}`  \n"
+        f"**Token:** {'configured (hidden)' if s.token else 'not needed' if s.is_demo else 'missing'}  \n"
+        f"**Display time zone:** {s.timezone} · **Phone region:** {s.phone_region}"
+    )
+    with right:
+        data = ui.load_data_or_error(s)
+    if data is not None:
+        synced = data.synced_at.astimezone(ZoneInfo(s.timezone)).strftime("%Y-%m-%d %H:%M")
+        right.markdown(
+            f"**Last sync:** {synced} ({s.timezone})  \n**Leads loaded:** {len(data.leads):,}  \n"
+            f"**Statuses:** {len(data.statuses)}"
+        )
+    test_col, refresh_col = right.columns(2)
+    if test_col.button("Test connection", icon="🔌"):
+        try:
+            st.success(escape_markdown(src.check()), icon="✅")
+        except LeadsError as exc:
+            st.error("Connection failed: " + escape_markdown(plain_connection_error(exc)), icon="⚠️")
+    if refresh_col.button("Sync now", icon="🔄"):
+        ui.refresh()
+        st.rerun()
+if data is not None:
+    ui.sidebar_status(s, data)
+store = ui.store(s)
+key = crm_key(s)
+
 st.subheader("Funnel mapping")
 st.caption(
     "The role of each status (open, won = became a customer, lost, junk = duplicate or invalid) and the furthest "
     "funnel stage a lead in it has reached. Defaults come from the status names; your changes apply to every page."
 )
 stage_names = ["—", *DEFAULT_STAGES]
-statuses = ui.catalogue(s, data)
+if data is None:
+    st.info("The funnel mapping needs the CRM's statuses: it shows once the leads load.", icon="⏳")
+statuses = ui.catalogue(s, data) if data is not None else empty_statuses()
 mapping = pd.DataFrame(
     {
         "status": statuses["status"],
@@ -152,7 +181,7 @@ edited = st.data_editor(
     key="mapping_editor",
 )
 save_col, reset_col = st.columns([1, 4])
-if save_col.button("Save mapping", type="primary"):
+if save_col.button("Save mapping", type="primary", disabled=data is None):
     overrides = {
         row.status_id: {
             "role": row.role,
@@ -163,7 +192,7 @@ if save_col.button("Save mapping", type="primary"):
     store.save_status_overrides(key, overrides)
     st.toast("Funnel mapping saved", icon="✅")
     st.rerun()
-if reset_col.button("Reset mapping to defaults"):
+if reset_col.button("Reset mapping to defaults", disabled=data is None):
     store.reset_status_overrides(key)
     st.rerun()
 

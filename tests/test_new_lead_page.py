@@ -216,6 +216,11 @@ def test_a_timeout_is_marked_unknown_and_can_be_discarded(faulty_crm, monkeypatc
     assert item.state == "unknown"
     assert any("🟠 unknown" in m.value for m in at.markdown)
     at.button(key=f"nl_discard_{item.id}").click().run()
+    assert "Discard this lead?" in at.warning[0].value and len(outbox()) == 1  # asks first, keeps it
+    at.button(key=f"nl_discard_no_{item.id}").click().run()
+    assert len(outbox()) == 1 and not at.warning  # "Keep it" keeps it
+    at.button(key=f"nl_discard_{item.id}").click().run()
+    at.button(key=f"nl_discard_yes_{item.id}").click().run()
     assert outbox() == []
 
 

@@ -29,6 +29,7 @@ from lib.errors import (
     CRMServerError,
     OutcomeUnknownError,
 )
+from lib.netguard import public_only_transport
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -126,6 +127,11 @@ def _first_validation_error(body: dict) -> str:
     return ""
 
 
+def _sendable(token: str) -> bool:
+    """A token can go in an HTTP header: printable ASCII only."""
+    return all(" " <= ch <= "~" for ch in token)
+
+
 class HttpClient:
     """JSON over HTTP to one CRM at `base_url` (which may carry a path prefix) with a Bearer token."""
 
@@ -142,7 +148,10 @@ class HttpClient:
         backoff_cap: float = 20.0,
         rate_limiter: Limiter | None = None,
         transport: httpx.BaseTransport | None = None,
+        public_only: bool = False,
     ) -> None:
+        """`public_only`: connect only to public addresses, checked on the address each connection is opened
+        to (lib.netguard; used for a base URL typed in Settings)."""
         self.base_url = base_url.rstrip("/")
         self.crm_name = crm_name
         self.token_setting = token_setting
@@ -150,6 +159,14 @@ class HttpClient:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self.rate_limiter = rate_limiter
+        if not _sendable(token or ""):
+            # httpx would raise UnicodeEncodeError with "Bearer <token>" in its args: never let it
+            raise CRMAuthError(
+                f"The token in {token_setting} contains characters that cannot be sent (non-ASCII or control "
+                "characters): paste it again"
+            )
+        if public_only and transport is None:
+            transport = public_only_transport()
         self._client = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=timeout,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import streamlit as st
 from lib import clock
 from lib.config import Settings, load_settings
 from lib.crm import LeadsError, Source, connect_settings
+from lib.text import escape_markdown
 from lib.ui.navigation import _through_app_navigation
 
 CACHE_TTL_SECONDS = 15 * 60
@@ -35,7 +37,7 @@ def settings() -> Settings:
     except LeadsError as exc:
         st.error("**The dashboard is not configured correctly.**")
         for problem in getattr(exc, "problems", [str(exc)]):
-            st.markdown(f"- {problem}")
+            st.markdown(f"- {escape_markdown(problem)}")
         st.info("Fix the environment variables or `.streamlit/secrets.toml` (see README) and reload.")
         st.stop()
         raise  # unreachable: st.stop() ends the run
@@ -59,6 +61,9 @@ def source(s: Settings) -> Source:
         show_error(exc)
         st.stop()
         raise
+    except (OSError, sqlite3.Error) as exc:  # the demo CRM keeps its data in LEADS_DATA_DIR
+        stop_for_data_dir(s, exc)
+        raise
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=4)
@@ -74,9 +79,11 @@ def _load(key: tuple, _src: Source) -> LoadedData:
             done = min(0.95, 1 - 0.8 ** state["shown"])
             bar.progress(done, text=f"Syncing leads from the CRM… {pages:,} pages, {leads:,} leads")
 
-    leads = _src.leads(progress=progress)
-    statuses = _src.statuses()
-    bar.empty()
+    try:
+        leads = _src.leads(progress=progress)
+        statuses = _src.statuses()
+    finally:
+        bar.empty()  # a failed sync leaves no stuck bar above its error
     return LoadedData(leads, statuses, clock.now(), dict(leads.attrs.get("unreadable", {})))
 
 
@@ -91,6 +98,41 @@ def load_data(s: Settings) -> LoadedData:
         raise
 
 
+def load_data_or_error(s: Settings) -> LoadedData | None:
+    """Like load_data, but a CRM problem is shown in place and None returned, so the page goes on (Settings
+    must stay usable when the CRM fails)."""
+    try:
+        return _load(_settings_key(s), _source(s, _settings_key(s)))
+    except LeadsError as exc:
+        show_error(exc)
+    except (OSError, sqlite3.Error) as exc:
+        st.error(data_dir_problem(s, exc), icon="⚠️")
+    return None
+
+
+def data_dir_problem(s: Settings, exc: BaseException) -> str:
+    """What to fix when the dashboard's files in LEADS_DATA_DIR cannot be opened (never a traceback)."""
+    folder = escape_markdown(s.data_dir)
+    reason = escape_markdown(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    if isinstance(exc, OSError) and exc.filename is None and not isinstance(exc, FileNotFoundError):
+        # not about a file: e.g. the demo CRM found no free port on this machine
+        return f"**The dashboard could not start:** {reason} (LEADS_DATA_DIR is {folder})"
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (
+            f"**The dashboard's database in LEADS_DATA_DIR ({folder}) is damaged** "
+            f"({escape_markdown(exc)}): move the .sqlite3 file away and restart the dashboard"
+        )
+    return (
+        f"**LEADS_DATA_DIR ({folder}) is not a writable folder:** {reason}. Set LEADS_DATA_DIR to a folder "
+        "this user can write to and restart the dashboard"
+    )
+
+
+def stop_for_data_dir(s: Settings, exc: BaseException) -> None:
+    st.error(data_dir_problem(s, exc), icon="⚠️")
+    st.stop()
+
+
 def refresh() -> None:
     """Forget the cached leads so the next run fetches them again."""
     _load.clear()
@@ -103,7 +145,7 @@ def forget_connection() -> None:
 
 
 def show_error(exc: Exception) -> None:
-    st.error(f"**Could not load the leads.** {exc}", icon="⚠️")
+    st.error(f"**Could not load the leads.** {escape_markdown(exc)}", icon="⚠️")
 
 
 def today(tz: str) -> date:
@@ -122,8 +164,13 @@ def _store(data_dir: str):
 
 
 def store(s: Settings):
-    """The dashboard's own SQLite store (user settings and the outbox) under LEADS_DATA_DIR."""
-    return _store(str(s.data_dir))
+    """The dashboard's own SQLite store (user settings and the outbox) under LEADS_DATA_DIR; when it cannot
+    be opened the page says what to fix and stops."""
+    try:
+        return _store(str(s.data_dir))
+    except (OSError, sqlite3.Error) as exc:
+        stop_for_data_dir(s, exc)
+        raise
 
 
 def user_aliases(s: Settings) -> dict | None:
