@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import analytics, ui
+from lib.text import escape_markdown
 from lib.ui import roi
 
 p = ui.page()
@@ -56,7 +57,7 @@ if st.button("Save goals", type="primary"):
     try:
         goals = analytics.clean_goals(rows)
     except ValueError as exc:
-        st.error(f"Not saved: {exc}", icon="⚠️")
+        st.error(f"Not saved: {escape_markdown(exc)}", icon="⚠️")  # may quote what was typed
     else:
         store.save_goals(goals)
         st.toast(f"{ui.count(len(goals), 'goal')} saved", icon="✅")
