@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 from argon2 import PasswordHasher
@@ -224,3 +225,57 @@ class User:
     def masked(self) -> bool:
         """Whether contact details are masked for this user."""
         return self.role == MARKETING
+
+
+def attempt_sign_in(
+    store, name: str, password: str, client: str, wall: float, now: datetime
+) -> tuple[User | None, str]:
+    """Check a sign-in against the store: (the user, "") on success; (None, what to tell the user) when
+    refused. A locked account or client is refused before the password is looked at; a failure is counted
+    (by account and by client address) and audited; a success forgets the account's failures. `wall`:
+    epoch seconds of the machine's real clock (the lockout lease); `now`: the dashboard's clock (audit)."""
+    name = (name or "").strip()
+    account_times, client_times = store.sign_in_failures(name, client, wall - LOCK_WINDOW_SECONDS)
+    wait = lockout_seconds(account_times, client_times, wall)
+    if wait > 0:
+        store.audit(name or "(blank)", "sign-in refused: locked", detail={"client": client}, now=now)
+        return None, lockout_message(wait)
+    account = store.user(name) if name else None
+    good = verify(account["password_hash"] if account else None, password or "")
+    if not good or account is None or account["disabled"]:
+        store.add_sign_in_failure(name, client, wall)
+        reason = "disabled" if good and account and account["disabled"] else "wrong name or password"
+        store.audit(name or "(blank)", "sign-in failed", detail={"client": client, "reason": reason}, now=now)
+        account_times, client_times = store.sign_in_failures(name, client, wall - LOCK_WINDOW_SECONDS)
+        if (wait := lockout_seconds(account_times, client_times, wall)) > 0:
+            return None, lockout_message(wait)
+        if reason == "disabled":
+            return None, "This account is disabled. Ask an admin."
+        return None, "Wrong user name or password."
+    store.clear_sign_in_failures(name)
+    store.audit(account["name"], "sign-in", detail={"client": client}, now=now)
+    return User(account["name"], account["role"]), ""
+
+
+def exact_matches(leads: pd.DataFrame, query: str, region: str = "IL") -> pd.DataFrame:
+    """The front desk's lookup: leads whose phone (any way of writing the same number), e-mail (any case)
+    or full name (any case, spaces collapsed) equals `query` exactly; nothing for a blank query or one
+    shorter than 3 characters (no browsing by a letter or two)."""
+    from lib.contacts import normalize_phone, normalize_phones
+
+    text = " ".join(str(query or "").split())
+    if len(text) < 3:
+        return leads.iloc[0:0]
+    mask = pd.Series(False, index=leads.index)
+    folded = text.casefold()
+    if "email" in leads:
+        mask |= leads["email"].astype("string").str.strip().str.casefold().eq(folded).fillna(False)
+    if "name" in leads:
+        names = leads["name"].astype("string").str.split().str.join(" ").str.casefold()
+        mask |= names.eq(folded).fillna(False)
+    digits = sum(ch.isdigit() for ch in text)
+    if "phone" in leads and digits >= 7:
+        wanted = normalize_phone(text, region)
+        phones = normalize_phones(leads["phone"].astype("string"), region)
+        mask |= phones.astype("string").eq(wanted).fillna(False)
+    return leads[mask.astype(bool)]

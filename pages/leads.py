@@ -1,15 +1,34 @@
 """Leads: the filtered leads as a searchable, sortable table with a CSV download; a search looks across
-all dates unless told to keep to the period; selecting a row shows every field of that lead."""
+all dates unless told to keep to the period; selecting a row shows every field of that lead. The front desk
+only looks a lead up by its exact phone, e-mail or full name (no browsing, no export)."""
 
 import streamlit as st
 
-from lib import analytics, ui
+from lib import analytics, auth, ui
 
 MAX_ROWS = 10_000  # a browser table beyond this is slow to send and no one reads it; narrow instead
 
 p = ui.page()
 tz, region = p.settings.timezone, p.settings.phone_region
 st.title("Leads")
+
+if ui.current_role() == auth.FRONT_DESK:
+    lookup = st.text_input(
+        "Find a lead", placeholder="The exact phone, e-mail or full name", key="fd_lookup", max_chars=200
+    )
+    if not lookup.strip():
+        st.caption("Type a lead's whole phone number, e-mail address or full name to find it.")
+        st.stop()
+    matches = auth.exact_matches(p.data.leads, lookup, region)
+    if matches.empty:
+        st.info("No lead has exactly this phone, e-mail or name. Check it, or enter the lead on New lead.")
+        st.stop()
+    st.caption(f"{len(matches):,} lead" + ("" if len(matches) == 1 else "s") + " found.")
+    ui.leads_table(
+        analytics.newest(matches, 50), tz, "leads_lookup", region=region, downloadable=False,
+        columns=["created_at", "name", "phone", "email", "status", "owner"],
+    )  # fmt: skip
+    st.stop()
 search_col, period_col = st.columns([3, 1], vertical_alignment="bottom")
 query = search_col.text_input(
     "Search", placeholder="Name, phone, e-mail, company or lead id", key="q", bind="query-params"

@@ -6,6 +6,11 @@ page (the context every dashboard page starts from), tables (tables and CSV expo
 re-exports their public names, so pages write ``from lib import ui`` and ``ui.page()``.
 """
 
+from lib.ui.auth import (
+    current_role,
+    current_user,
+    masked,
+)
 from lib.ui.data import (
     CACHE_TTL_SECONDS,
     PROGRESS_UPDATES,
@@ -82,6 +87,8 @@ __all__ = [
     "conversion_help",
     "conversion_note",
     "count",
+    "current_role",
+    "current_user",
     "delta_look",
     "extra_dimensions",
     "filters_from_url",
@@ -89,6 +96,7 @@ __all__ = [
     "lead_details",
     "leads_table",
     "load_data",
+    "masked",
     "maturing_note",
     "navigation",
     "no_leads_notice",
