@@ -17,8 +17,10 @@ from lib.config import (
 from lib.crm import LeadsError, connect
 from lib.schema import DEFAULT_STAGES, ROLES
 from lib.store import crm_key
+from lib.ui import auth as gate
 
 s = ui.settings()
+gate.require(s, "pages/settings.py")  # admins only: the connection test, "Save and use" and every mapping
 data = ui.load_data(s)
 src = ui.source(s)
 store = ui.store(s)
@@ -114,6 +116,7 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
         except LeadsError as exc:
             st.error("Not saved: " + "; ".join(getattr(exc, "problems", [str(exc)])), icon="⚠️")
         else:
+            gate.audit(s, "connection changed", {"source": system, "base_url": base_url.strip().rstrip("/")})
             ui.forget_connection()
             st.rerun()
     if pinned := overridden_by_environment():
@@ -161,10 +164,12 @@ if save_col.button("Save mapping", type="primary"):
         for row in edited.itertuples()
     }
     store.save_status_overrides(key, overrides)
+    gate.audit(s, "settings changed", {"setting": "funnel mapping", "crm": key})
     st.toast("Funnel mapping saved", icon="✅")
     st.rerun()
 if reset_col.button("Reset mapping to defaults"):
     store.reset_status_overrides(key)
+    gate.audit(s, "settings changed", {"setting": "funnel mapping reset", "crm": key})
     st.rerun()
 
 st.subheader("UTM aliases")
@@ -188,10 +193,12 @@ if save_col.button("Save aliases", type="primary"):
             if str(r).strip()
         }
     )
+    gate.audit(s, "settings changed", {"setting": "UTM aliases"})
     st.toast("UTM aliases saved", icon="✅")
     st.rerun()
 if reset_col.button("Reset aliases to defaults", disabled=aliases is None):
     store.reset_utm_aliases()
+    gate.audit(s, "settings changed", {"setting": "UTM aliases reset"})
     st.rerun()
 st.caption(
     "Aliases in force: " + ("the defaults." if aliases is None else f"your table ({len(aliases)} entries).")
@@ -207,4 +214,5 @@ with st.form("ext_labels"):
     }
     if st.form_submit_button("Save labels"):
         store.save_ext_labels({k: v.strip() or labels[k] for k, v in new_labels.items()})
+        gate.audit(s, "settings changed", {"setting": "custom field labels"})
         st.toast("Labels saved", icon="✅")
