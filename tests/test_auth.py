@@ -38,7 +38,10 @@ def store(tmp_path) -> Store:
             {"overview", "funnel", "statuses", "goals", "marketing", "ad_spend", "leads", "new_lead"}
             | {"settings", "users", "audit"},
         ),
-        ("manager", {"overview", "funnel", "statuses", "goals", "marketing", "ad_spend", "leads", "new_lead"}),
+        (
+            "manager",
+            {"overview", "funnel", "statuses", "goals", "marketing", "ad_spend"} | {"leads", "new_lead"},
+        ),
         ("marketing", {"overview", "funnel", "goals", "marketing", "ad_spend", "leads"}),
         ("front_desk", {"leads", "new_lead"}),
     ],

@@ -155,17 +155,27 @@ def _gate_direct_run() -> None:
     shared = getattr(ctx, "shared", ctx)  # the keys of this run's widgets (moved to ctx.shared in 1.5x)
     if gate.SIGN_OUT_KEY in getattr(shared, "widget_user_keys_this_run", ()):
         return  # checked already in this run (the page reads the settings more than once)
+    running = ctx.page_script_hash if ctx else None
+    page = next(
+        (
+            entry
+            for pages in NAVIGATION.values()
+            for entry in pages
+            if calc_hash(_url_path(entry[0])) == running
+        ),
+        None,
+    )
+    if page:
+        st.session_state[gate.PAGE_KEY] = page[1]
     s = _settings()
     if s is None or not gate.required(s):
         return  # bad settings: ui.settings() shows the problems and stops
     user = gate.gate(s)
     if user is None:
+        st.session_state[gate.PAGE_KEY] = "Sign in"
         gate.sign_in_page(s)
         st.stop()
-    running = ctx.page_script_hash if ctx else None
-    for pages in NAVIGATION.values():
-        for path, title, _icon in pages:
-            if calc_hash(_url_path(path)) == running and not may_open(user.role, path):
-                gate.not_allowed(title)
-                st.stop()
+    if page and not may_open(user.role, page[0]):
+        gate.not_allowed(page[1])
+        st.stop()
     gate.sidebar_user(s, user)

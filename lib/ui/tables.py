@@ -203,7 +203,7 @@ def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
     rows = []
     masking = gate.masked()
     for column, value in lead.items():
-        if masking:
+        if masking and column != "phone":
             value = mask_field(str(column), value)
         if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
             text = "—"
@@ -213,7 +213,10 @@ def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
             text = f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
         elif column == "phone":
             shown = display_phones(pd.Series([str(value)]), region).iloc[0]
-            text = shown if shown == value else f"{shown} ({value})"
+            if masking:
+                text = mask_field("phone", shown)
+            else:
+                text = shown if shown == value else f"{shown} ({value})"
         else:
             text = str(value)
         rows.append((FIELD_LABELS.get(str(column), str(column)), text))
