@@ -103,9 +103,9 @@ def test_marketing_sees_a_masked_leads_table_and_downloads_a_masked_csv(page, si
     assert len(rows) > 10
     for row in rows:
         # every name word is one letter and ***; a phone keeps its first 3 and last 2 digits
-        assert all(re.fullmatch(r"\w\*\*\*", word) for word in row["name"].split()), row["name"]
+        assert all(re.fullmatch(r"\S\*\*\*", word) for word in row["name"].split()), row["name"]
         assert sum(ch.isdigit() for ch in row["phone"]) <= 5, row["phone"]
-        assert row["email"] == "" or re.fullmatch(r"\w?\*\*\*@.+", row["email"]), row["email"]
+        assert row["email"] == "" or re.fullmatch(r"\S?\*\*\*@.+", row["email"]), row["email"]
     page.wait_for_timeout(1000)
     export = [(who, detail) for who, action, detail in audit_rows(data) if action == "export"]
     assert export == [("mia", f'{{"table": "leads", "rows": {len(rows)}}}')]
@@ -129,7 +129,11 @@ def test_five_failures_lock_sign_in(page, signed_app):
     page.goto(url)
     for attempt in range(5):
         sign_in(page, "locky", f"wrong password {attempt}")
-        expect(page.get_by_role("alert").first).to_be_visible(timeout=30_000)
+        # the same message each time: wait until the server has recorded this attempt
+        for _ in range(100):
+            if len([a for w, a, _ in audit_rows(data) if w == "locky"]) > attempt:
+                break
+            page.wait_for_timeout(200)
     expect(
         page.get_by_text(re.compile(r"Too many failed sign-ins\. Try again in 1[45] minutes\."))
     ).to_be_visible()
