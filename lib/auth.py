@@ -279,3 +279,18 @@ def exact_matches(leads: pd.DataFrame, query: str, region: str = "IL") -> pd.Dat
         phones = normalize_phones(leads["phone"].astype("string"), region)
         mask |= phones.astype("string").eq(wanted).fillna(False)
     return leads[mask.astype(bool)]
+
+
+OWN_LEADS_ROLES = (MANAGER, FRONT_DESK)
+
+
+def own_leads(leads: pd.DataFrame, user: User | None, own_leads_only: bool) -> pd.DataFrame:
+    """With LEADS_OWN_LEADS_ONLY, a manager or the front desk sees only the leads whose owner is their
+    user name (any case); all leads when the setting is off, for other roles, or where the CRM has no
+    owners at all (no lead has one)."""
+    if not own_leads_only or user is None or user.role not in OWN_LEADS_ROLES or "owner" not in leads:
+        return leads
+    owners = leads["owner"].astype("string").str.strip().str.casefold()
+    if not owners.notna().any():
+        return leads
+    return leads[owners.eq(user.name.strip().casefold()).fillna(False).to_numpy(dtype=bool)]

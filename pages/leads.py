@@ -48,7 +48,17 @@ def count(n: int) -> str:
 
 
 across_dates = searching and not only_period
-found = analytics.search_leads(p.scoped if across_dates else p.leads, query)
+
+
+def search(leads, query: str):
+    """The search; a role that sees contacts masked searches the masked values (it cannot find a lead by a
+    phone or name it may not see)."""
+    if not ui.masked():
+        return analytics.search_leads(leads, query)
+    return leads.loc[analytics.search_leads(auth.mask_leads(leads), query).index]
+
+
+found = search(p.scoped if across_dates else p.leads, query)
 shown = min(len(found), MAX_ROWS)
 # The query itself is never put into Markdown: it is in the search box, as typed.
 if not searching:
@@ -67,7 +77,7 @@ st.caption(
 )
 outside = 0
 if searching and only_period:
-    outside = len(analytics.search_leads(p.scoped, query)) - len(found)
+    outside = len(search(p.scoped, query)) - len(found)
     if outside:
         st.info(
             f"{count(outside)} more found outside {p.period}: "
@@ -93,7 +103,7 @@ if len(found):
         )
         st.caption("Status history starts with the lead store (coming).")
 elif searching and not outside:
-    hidden = len(analytics.search_leads(p.data.leads, query))
+    hidden = len(search(p.data.leads, query))
     st.info(
         "No lead matches the search"
         + (f" with the sidebar filters; {count(hidden)} found when they are cleared." if hidden else ".")

@@ -298,3 +298,15 @@ def test_users_list_never_holds_the_hash(store):
     assert list(users.columns) == ["name", "role", "disabled", "created_at", "updated_at"]
     with pytest.raises(KeyError, match="no user named"):
         store.update_user("nobody", role="admin")
+
+
+def test_own_leads_only_keeps_a_manager_or_front_desk_to_their_leads():
+    leads = pd.DataFrame({"lead_id": ["1", "2", "3"], "owner": ["Dana", " dana ", "Avi"]}).astype("string")
+    dana = auth.User("dana", "manager")
+    assert auth.own_leads(leads, dana, True)["lead_id"].tolist() == ["1", "2"]
+    assert auth.own_leads(leads, auth.User("DANA", "front_desk"), True)["lead_id"].tolist() == ["1", "2"]
+    assert len(auth.own_leads(leads, dana, False)) == 3  # the setting is off
+    assert len(auth.own_leads(leads, auth.User("dana", "marketing"), True)) == 3  # not for marketing
+    assert len(auth.own_leads(leads, None, True)) == 3  # no sign-in
+    no_owners = leads.assign(owner=pd.Series([pd.NA] * 3, dtype="string"))
+    assert len(auth.own_leads(no_owners, dana, True)) == 3  # a CRM without owners

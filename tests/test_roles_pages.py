@@ -166,6 +166,41 @@ def test_marketing_sees_names_phones_and_e_mails_masked_in_the_table_details_and
     assert "4567" not in " ".join(details.values())
 
 
+def test_marketing_cannot_find_a_lead_by_the_phone_or_name_it_may_not_see(crm):
+    add_user("mia", "marketing")
+    at = open_url(sign_in("mia"), "pages/leads.py")
+    at.text_input(key="q").input("054-123-4567").run()
+    assert not at.dataframe and at.info[0].value == "No lead matches the search."
+    at.text_input(key="q").input("Levinson").run()
+    assert not at.dataframe
+
+
+def test_own_leads_only_shows_a_manager_only_their_leads(serve_leads, monkeypatch):
+    monkeypatch.setenv("LEADS_AUTH", "on")
+    monkeypatch.setenv("LEADS_OWN_LEADS_ONLY", "true")
+    owned = [{**item, "owner": owner} for item, owner in zip(ITEMS, ["Avi", "Dana", "Avi"], strict=True)]
+    serve_leads(owned)
+    add_user("avi", "manager")
+    add_user("mia", "marketing")
+    at = open_url(sign_in("avi"), "pages/leads.py")
+    assert at.dataframe[0].value["lead_id"].tolist() == [ID(1), ID(3)]  # Avi owns leads 1 and 3
+    at = open_url(sign_in("mia"), "pages/leads.py")
+    assert len(at.dataframe[0].value) == 3  # marketing is not limited
+
+
+def test_a_lead_created_by_the_front_desk_is_audited(crm):
+    add_user("fd", "front_desk")
+    at = open_url(sign_in("fd"), "pages/new_lead.py")
+    gen = at.session_state["nl_gen"]
+    at.text_input(key=f"nl{gen}_name").input("ישראלה בדיקה")
+    at.text_input(key=f"nl{gen}_phone").input("053-123-4567")
+    next(b for b in at.button if b.label == "Create lead").click().run()
+    assert not at.exception, at.exception
+    who, action, page, detail = store().audit_frame().iloc[0][["who", "action", "page", "detail"]]
+    assert (who, action, page) == ("fd", "lead created", "New lead")
+    assert '"state": "created"' in detail
+
+
 def test_a_manager_sees_contact_details_in_clear(crm):
     add_user("avi", "manager")
     at = open_url(sign_in("avi"), "pages/leads.py")

@@ -171,3 +171,11 @@ def require(s: Settings, page: str) -> auth.User | None:
         st.error("Not allowed: sign in with an account that may open this page.")
         st.stop()
     return user
+
+
+def own_leads(s: Settings, data):
+    """`data` (LoadedData) with only this user's own leads when LEADS_OWN_LEADS_ONLY applies to the role."""
+    from dataclasses import replace
+
+    leads = auth.own_leads(data.leads, current_user(), s.own_leads_only)
+    return data if leads is data.leads else replace(data, leads=leads)
