@@ -1,6 +1,7 @@
 """Users (admins only): every account with its role, and forms to add one, change a role, set a new
 password, and disable or enable an account. Passwords are hashed (lib.auth); every change is audited."""
 
+import pandas as pd
 import streamlit as st
 
 from lib import auth, ui
@@ -24,15 +25,23 @@ if users.empty:
         "No users yet. Add the first admin below, or from a terminal: `python -m lib.users add NAME --role admin`"
     )
 else:
+    when = {
+        c: pd.to_datetime(users[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
+        for c in ("created_at", "updated_at")
+    }
     ui.table(
-        users.assign(role=users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string")),
+        users.assign(role=users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **when),
         "users",
         column_config={
             "name": st.column_config.TextColumn("User"),
             "role": st.column_config.TextColumn("Role"),
             "disabled": st.column_config.CheckboxColumn("Disabled"),
-            "created_at": st.column_config.TextColumn("Created (UTC)"),
-            "updated_at": st.column_config.TextColumn("Changed (UTC)"),
+            "created_at": st.column_config.DatetimeColumn(
+                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+            "updated_at": st.column_config.DatetimeColumn(
+                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
         },
     )
 

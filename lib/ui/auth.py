@@ -20,6 +20,7 @@ USER_KEY = "auth_user"  # session_state: {"name", "role", "seen": epoch seconds 
 NOTICE_KEY = "auth_notice"
 PAGE_KEY = "auth_page"  # the title of the page this run shows (for the audit log)
 SIGN_OUT_KEY = "auth_sign_out"
+LOCAL_CLIENT = "local or unknown"
 OPEN_ACCESS = "(no sign-in)"  # who, in the audit log, when sign-in is not required
 
 
@@ -59,12 +60,13 @@ def who() -> str:
 
 
 def client_address() -> str:
-    """The browser's address (per-client throttling); "unknown" where Streamlit cannot tell."""
+    """The browser's address (per-client throttling); LOCAL_CLIENT where Streamlit gives none (it gives
+    none for a browser on this machine)."""
     try:
         address = st.context.ip_address
     except Exception:  # no request behind this run
-        return "unknown"
-    return address if isinstance(address, str) and address else "unknown"  # AppTest gives a mock
+        return LOCAL_CLIENT
+    return address if isinstance(address, str) and address else LOCAL_CLIENT  # AppTest gives a mock
 
 
 def audit(s: Settings, action: str, detail: dict | None = None, *, page: str | None = None) -> None:
@@ -149,7 +151,6 @@ def sign_out(s: Settings) -> None:
 def sidebar_user(s: Settings, user: auth.User) -> None:
     """Who is signed in, and the sign-out button, at the bottom of the sidebar."""
     with st.sidebar:
-        st.divider()
         st.caption("Signed in as")
         st.text(f"{user.name} · {auth.ROLE_LABELS.get(user.role, user.role)}")
         st.button("Sign out", key=SIGN_OUT_KEY, icon="🚪", on_click=sign_out, args=(s,))
