@@ -320,3 +320,18 @@ def test_a_real_crm_asks_for_sign_in_with_auth_auto(serve_leads, monkeypatch):
         assert [t.value for t in at.title] == ["Sign in"] and shows_no_data(at)
     finally:
         st_config.set_option("server.address", before)
+
+
+def test_sign_in_off_for_a_real_crm_served_to_the_network_is_refused_on_the_page(serve_leads, monkeypatch):
+    monkeypatch.setenv("LEADS_AUTH", "off")
+    serve_leads(ITEMS)
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception, at.exception
+        assert at.error[0].value == "**The dashboard is not configured correctly.**"
+        assert at.text[0].value.startswith("LEADS_AUTH=off is refused")
+        assert shows_no_data(at) and not at.title
+    finally:
+        st_config.set_option("server.address", before)
