@@ -335,3 +335,41 @@ def test_sign_in_off_for_a_real_crm_served_to_the_network_is_refused_on_the_page
         assert shows_no_data(at) and not at.title
     finally:
         st_config.set_option("server.address", before)
+
+
+def test_outbox_retry_and_discard_are_audited(crm):
+    add_user("fd", "front_desk")
+    s = store()
+    retried = s.outbox_add({"name": "ישראלה בדיקה", "phone": "+972531234567"}, "timeout", "failed")
+    dropped = s.outbox_add({"name": "Other Lead", "phone": "+972537654321"}, "timeout", "failed")
+    at = open_url(sign_in("fd"), "pages/new_lead.py")
+    next(b for b in at.button if b.key == f"nl_discard_{dropped}").click().run()
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.key == f"nl_retry_{retried}_1").click().run()
+    assert not at.exception, at.exception
+    log = store().audit_frame()
+    rows = list(zip(log["who"], log["action"], log["page"], log["detail"], strict=True))[:2]
+    # newest first: the retry (the CRM took the lead: "created"), then the discard
+    assert rows == [
+        ("fd", "outbox retry", "New lead", f'{{"outbox_id": {retried}, "outcome": "created"}}'),
+        ("fd", "outbox discard", "New lead", f'{{"outbox_id": {dropped}}}'),
+    ]
+
+
+def test_an_admin_changes_a_role_and_disables_a_user_on_the_users_page(crm):
+    add_user("noa", "admin")
+    add_user("dana", "manager")
+    at = open_url(sign_in("noa"), "pages/users.py")
+    at.selectbox(key="users_role_name").set_value("dana")
+    at.selectbox(key="users_role_role").set_value("front_desk")
+    next(b for b in at.button if b.label == "Change role").click().run()
+    assert at.success[0].value == "dana is now Front desk."
+    at.selectbox(key="users_state_name").set_value("noa")
+    next(b for b in at.button if b.label == "Disable").click().run()
+    assert at.error[0].value == "noa is the only active admin: add another admin first."
+    at.selectbox(key="users_state_name").set_value("dana")
+    next(b for b in at.button if b.label == "Disable").click().run()
+    assert at.success[0].value == "dana is disabled."
+    assert store().user("dana")["disabled"] and store().user("dana")["role"] == "front_desk"
+    actions = store().audit_frame()["action"].tolist()[:2]
+    assert actions == ["user disabled", "user role changed"]
