@@ -8,27 +8,30 @@ from lib import analytics, auth, ui
 
 MAX_ROWS = 10_000  # a browser table beyond this is slow to send and no one reads it; narrow instead
 
-p = ui.page()
-tz, region = p.settings.timezone, p.settings.phone_region
-st.title("Leads")
-
-if ui.current_role() == auth.FRONT_DESK:
+s = ui.settings()
+if ui.current_role() == auth.FRONT_DESK:  # no browsing: no sidebar filters, only an exact lookup
+    st.title("Leads")
     lookup = st.text_input(
         "Find a lead", placeholder="The exact phone, e-mail or full name", key="fd_lookup", max_chars=200
     )
     if not lookup.strip():
         st.caption("Type a lead's whole phone number, e-mail address or full name to find it.")
         st.stop()
-    matches = auth.exact_matches(p.data.leads, lookup, region)
+    leads = ui.own_leads(s, ui.load_data(s)).leads
+    matches = auth.exact_matches(leads, lookup, s.phone_region)
     if matches.empty:
         st.info("No lead has exactly this phone, e-mail or name. Check it, or enter the lead on New lead.")
         st.stop()
     st.caption(f"{len(matches):,} lead" + ("" if len(matches) == 1 else "s") + " found.")
     ui.leads_table(
-        analytics.newest(matches, 50), tz, "leads_lookup", region=region, downloadable=False,
+        analytics.newest(matches, 50), s.timezone, "leads_lookup", region=s.phone_region, downloadable=False,
         columns=["created_at", "name", "phone", "email", "status", "owner"],
     )  # fmt: skip
     st.stop()
+
+p = ui.page()
+tz, region = p.settings.timezone, p.settings.phone_region
+st.title("Leads")
 search_col, period_col = st.columns([3, 1], vertical_alignment="bottom")
 query = search_col.text_input(
     "Search", placeholder="Name, phone, e-mail, company or lead id", key="q", bind="query-params"

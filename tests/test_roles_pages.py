@@ -212,7 +212,8 @@ def test_a_manager_sees_contact_details_in_clear(crm):
 def test_the_front_desk_finds_a_lead_only_by_exact_phone_email_or_name_and_cannot_export(crm):
     add_user("fd", "front_desk")
     at = open_url(sign_in("fd"), "pages/leads.py")
-    assert not at.dataframe  # no browsing
+    assert not at.dataframe  # no browsing, and no sidebar filters to browse with
+    assert not at.sidebar.get("multiselect") and not at.sidebar.get("selectbox")
     at.text_input(key="fd_lookup").input("Dana").run()
     assert not at.dataframe and at.info[0].value.startswith("No lead has exactly this")
     at.text_input(key="fd_lookup").input("dana levi").run()

@@ -10,6 +10,7 @@ from lib.ui.auth import (
     current_role,
     current_user,
     masked,
+    own_leads,
 )
 from lib.ui.data import (
     CACHE_TTL_SECONDS,
@@ -100,6 +101,7 @@ __all__ = [
     "maturing_note",
     "navigation",
     "no_leads_notice",
+    "own_leads",
     "page",
     "percent",
     "period_label",
