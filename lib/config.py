@@ -74,6 +74,10 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "lead_url": ("LEADS_LEAD_URL", None),
     "currency": ("LEADS_CURRENCY", "ILS"),
     "allow_private_crm": ("LEADS_ALLOW_PRIVATE_CRM", False),
+    # sign-in (lib.auth)
+    "auth": ("LEADS_AUTH", "auto"),
+    "session_idle_hours": ("LEADS_SESSION_IDLE_HOURS", 8),
+    "own_leads_only": ("LEADS_OWN_LEADS_ONLY", False),
 }
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
@@ -94,6 +98,11 @@ class Settings:
     lead_url: str | None = None  # a lead's page in the CRM, `{id}` standing for its id (None: per CRM)
     currency: str = "ILS"  # the account currency (ISO 4217) ad spend is kept in
     allow_private_crm: bool = False  # a base URL typed in Settings may point at a private address
+    # sign-in: auto | on | off (lib.auth.auth_required); idle hours before a session ends; whether
+    # managers and front desk see only the leads they own (where the CRM has owners)
+    auth: str = "auto"
+    session_idle_hours: float = 8.0
+    own_leads_only: bool = False
 
     @property
     def is_demo(self) -> bool:
@@ -250,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
     allow = str(raw["allow_private_crm"]).strip().lower()
     if allow not in _TRUE + _FALSE:
         problems.append(f"LEADS_ALLOW_PRIVATE_CRM must be true or false (got {allow!r})")
+    auth, idle_hours, own_only = _sign_in_settings(raw, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -265,7 +275,37 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         lead_url=lead_url,
         currency=currency,
         allow_private_crm=allow in _TRUE,
+        auth=auth,
+        session_idle_hours=idle_hours,
+        own_leads_only=own_only,
     )
+
+
+def _sign_in_settings(raw: dict, problems: list[str]) -> tuple[str, float, bool]:
+    """LEADS_AUTH, LEADS_SESSION_IDLE_HOURS and LEADS_OWN_LEADS_ONLY, checked (problems appended)."""
+    auth = str(raw["auth"] or "auto").strip().lower()
+    if auth not in ("auto", "on", "off"):
+        problems.append(f"LEADS_AUTH must be auto, on or off (got {auth!r})")
+        auth = "on"
+    try:
+        idle_hours = float(str(raw["session_idle_hours"]))
+        if not 0 < idle_hours <= 24 * 30:
+            raise ValueError
+    except ValueError:
+        problems.append("LEADS_SESSION_IDLE_HOURS must be a number of hours above 0, at most 720 (30 days)")
+        idle_hours = 8.0
+    own = raw["own_leads_only"]
+    own_text = str(own).strip().lower()
+    if isinstance(own, bool):
+        own_only = own
+    elif own_text in ("1", "true", "yes", "on"):
+        own_only = True
+    elif own_text in ("0", "false", "no", "off", ""):
+        own_only = False
+    else:
+        problems.append(f"LEADS_OWN_LEADS_ONLY must be true or false (got {own!r})")
+        own_only = False
+    return auth, idle_hours, own_only
 
 
 def save_connection(

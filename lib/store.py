@@ -46,7 +46,7 @@ STOPPED_MID_SEND = (
 )
 # Who is sending: host, process id and a random id of this process (a pid can be reused after a restart).
 PROCESS = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,6 +78,33 @@ CREATE TABLE IF NOT EXISTS ad_spend (
     UNIQUE (day, utm_source, utm_medium, utm_campaign)
 )
 """
+# Schema 4: sign-in. Users (names unique whatever their case; the password as an argon2 hash, never in
+# clear), failed sign-ins (epoch seconds of the machine's real clock: a lockout is a lease, which a pinned
+# LEADS_NOW must not freeze) and the audit log (UTC ISO times of the dashboard's clock, detail as JSON).
+_AUTH_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)""",
+    "CREATE TABLE IF NOT EXISTS sign_in_failures "
+    "(account TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sign_in_failures_at ON sign_in_failures (at)",
+    """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    page TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}'
+)""",
+)
+AUDIT_COLUMNS = ("at", "who", "action", "page", "detail")
 SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "spend")
 EDITED_BY_HAND = "(edited by hand)"
 
@@ -140,6 +167,8 @@ class Store:
             c.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_submission ON outbox (submission)")
             c.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
             c.execute(_SPEND_SCHEMA)
+            for statement in _AUTH_SCHEMA:
+                c.execute(statement)
             c.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
@@ -503,6 +532,125 @@ class Store:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+
+    # -- users, sign-in failures, audit log ---------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple = ()) -> int:
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    def add_user(self, name: str, role: str, password_hash: str, *, now: datetime | None = None) -> None:
+        """Add an account; ValueError when the name (in any case) is taken or blank."""
+        name = name.strip()
+        if not name:
+            raise ValueError("The user name must not be blank.")
+        at = _stamp(now)
+        try:
+            self._write(
+                "INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) "
+                "VALUES (?, ?, ?, 0, ?, ?)",
+                (name, role, password_hash, at, at),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"A user named {name!r} already exists.") from None
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Change an account's role, password hash or disabled flag; KeyError when there is no such user."""
+        sets = {"role": role, "password_hash": password_hash}
+        sets["disabled"] = None if disabled is None else int(disabled)
+        changes = {k: v for k, v in sets.items() if v is not None}
+        assignments = ", ".join(f"{k} = ?" for k in [*changes, "updated_at"])
+        if not self._write(
+            f"UPDATE users SET {assignments} WHERE name = ?", (*changes.values(), _stamp(now), name.strip())
+        ):
+            raise KeyError(f"There is no user named {name!r}.")
+
+    def user(self, name: str) -> dict | None:
+        """{"name", "role", "password_hash", "disabled", "created_at", "updated_at"} or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT name, role, password_hash, disabled, created_at, updated_at "
+                "FROM users WHERE name = ?",
+                (name.strip(),),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("name", "role", "password_hash", "disabled", "created_at", "updated_at")
+        return {**dict(zip(keys, row, strict=True)), "disabled": bool(row[3])}
+
+    def users(self) -> pd.DataFrame:
+        """Every account without its hash: name, role, disabled, created_at, updated_at (by name)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, role, disabled, created_at, updated_at FROM users ORDER BY name COLLATE NOCASE"
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=["name", "role", "disabled", "created_at", "updated_at"])
+        return frame.astype({"name": "string", "role": "string", "disabled": "bool"})
+
+    def active_admins(self) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0"
+            ).fetchone()
+        return int(row[0])
+
+    def add_sign_in_failure(self, account: str, client: str, at: float) -> None:
+        """Record a failed sign-in (`at`: epoch seconds); failures older than a day are dropped."""
+        with self._lock:
+            self._conn.execute("DELETE FROM sign_in_failures WHERE at < ?", (at - 86_400,))
+            self._conn.execute(
+                "INSERT INTO sign_in_failures (account, client, at) VALUES (?, ?, ?)",
+                (account.strip().casefold(), client, at),
+            )
+
+    def sign_in_failures(self, account: str, client: str, since: float) -> tuple[list[float], list[float]]:
+        """The times (epoch seconds) of failures since `since`: (of this account, from this client)."""
+        with self._lock:
+            acc = self._conn.execute(
+                "SELECT at FROM sign_in_failures WHERE account = ? AND at >= ?",
+                (account.strip().casefold(), since),
+            ).fetchall()
+            cli = self._conn.execute(
+                "SELECT at FROM sign_in_failures WHERE client = ? AND at >= ?", (client, since)
+            ).fetchall()
+        return [r[0] for r in acc], [r[0] for r in cli]
+
+    def clear_sign_in_failures(self, account: str) -> None:
+        """After a successful sign-in: the account's failures are forgotten (the client's are kept)."""
+        self._write("DELETE FROM sign_in_failures WHERE account = ?", (account.strip().casefold(),))
+
+    def audit(
+        self,
+        who: str,
+        action: str,
+        page: str = "",
+        detail: dict | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Add a row to the audit log."""
+        self._write(
+            "INSERT INTO audit (at, who, action, page, detail) VALUES (?, ?, ?, ?, ?)",
+            (_stamp(now), who, action, page, _json(detail or {})),
+        )
+
+    def audit_frame(self) -> pd.DataFrame:
+        """The audit log, newest first: at (UTC datetime), who, action, page, detail (JSON text)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT at, who, action, page, detail FROM audit ORDER BY id DESC"
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS)).astype("string")
+        frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
+        return frame
 
 
 _SPEND_FIELDS = "day, utm_source, utm_medium, utm_campaign, spend, imported_at, source_file"

@@ -1,11 +1,33 @@
 """Leads: the filtered leads as a searchable, sortable table with a CSV download; a search looks across
-all dates unless told to keep to the period; selecting a row shows every field of that lead."""
+all dates unless told to keep to the period; selecting a row shows every field of that lead. The front desk
+only looks a lead up by its exact phone, e-mail or full name (no browsing, no export)."""
 
 import streamlit as st
 
-from lib import analytics, ui
+from lib import analytics, auth, ui
 
 MAX_ROWS = 10_000  # a browser table beyond this is slow to send and no one reads it; narrow instead
+
+s = ui.settings()
+if ui.current_role() == auth.FRONT_DESK:  # no browsing: no sidebar filters, only an exact lookup
+    st.title("Leads")
+    lookup = st.text_input(
+        "Find a lead", placeholder="The exact phone, e-mail or full name", key="fd_lookup", max_chars=200
+    )
+    if not lookup.strip():
+        st.caption("Type a lead's whole phone number, e-mail address or full name to find it.")
+        st.stop()
+    leads = ui.own_leads(s, ui.load_data(s)).leads
+    matches = auth.exact_matches(leads, lookup, s.phone_region)
+    if matches.empty:
+        st.info("No lead has exactly this phone, e-mail or name. Check it, or enter the lead on New lead.")
+        st.stop()
+    st.caption(f"{len(matches):,} lead" + ("" if len(matches) == 1 else "s") + " found.")
+    ui.leads_table(
+        analytics.newest(matches, 50), s.timezone, "leads_lookup", region=s.phone_region, downloadable=False,
+        columns=["created_at", "name", "phone", "email", "status", "owner"],
+    )  # fmt: skip
+    st.stop()
 
 p = ui.page()
 tz, region = p.settings.timezone, p.settings.phone_region
@@ -29,7 +51,17 @@ def count(n: int) -> str:
 
 
 across_dates = searching and not only_period
-found = analytics.search_leads(p.scoped if across_dates else p.leads, query)
+
+
+def search(leads, query: str):
+    """The search; a role that sees contacts masked searches the masked values (it cannot find a lead by a
+    phone or name it may not see)."""
+    if not ui.masked():
+        return analytics.search_leads(leads, query)
+    return leads.loc[analytics.search_leads(auth.mask_leads(leads), query).index]
+
+
+found = search(p.scoped if across_dates else p.leads, query)
 shown = min(len(found), MAX_ROWS)
 # The query itself is never put into Markdown: it is in the search box, as typed.
 if not searching:
@@ -48,7 +80,7 @@ st.caption(
 )
 outside = 0
 if searching and only_period:
-    outside = len(analytics.search_leads(p.scoped, query)) - len(found)
+    outside = len(search(p.scoped, query)) - len(found)
     if outside:
         st.info(
             f"{count(outside)} more found outside {p.period}: "
@@ -74,7 +106,7 @@ if len(found):
         )
         st.caption("Status history starts with the lead store (coming).")
 elif searching and not outside:
-    hidden = len(analytics.search_leads(p.data.leads, query))
+    hidden = len(search(p.data.leads, query))
     st.info(
         "No lead matches the search"
         + (f" with the sidebar filters; {count(hidden)} found when they are cleared." if hidden else ".")

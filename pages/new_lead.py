@@ -20,6 +20,7 @@ import streamlit as st
 from lib import contacts, new_lead, ui
 from lib.schema import UTM_FIELDS
 from lib.store import EXT_FIELDS
+from lib.ui import auth as gate
 
 p = ui.page()
 s = p.settings
@@ -62,6 +63,7 @@ def submit(lead: dict) -> None:
         if result.state in ("sending", "gone"):
             pass  # another run holds this send; its outcome shows in the outbox
         elif result.ok:
+            gate.audit(s, "lead created", {"lead_id": result.lead_id, "state": result.state})
             state["nl_gen"] = gen + 1  # a fresh, empty form; the old submit can no longer fire
             state.pop("nl_outbox_id", None)
             state.pop("nl_errors", None)
@@ -284,6 +286,7 @@ for item in items:
         if retry_col.button("Retry", key=f"nl_retry_{item.id}_{item.attempts}", disabled=not src.can_create):
             with st.spinner("Checking and sending…"):
                 note = new_lead.retry(src, store, item, now=p.now)
+                gate.audit(s, "outbox retry", {"outbox_id": item.id, "outcome": note.state})
                 state["nl_outbox_note"] = note
                 if note.ok:
                     ui.refresh()
@@ -298,6 +301,7 @@ for item in items:
             if yes_col.button("Really discard", type="primary", key=f"nl_discard_yes_{item.id}"):
                 state.pop("nl_discard_asked", None)
                 store.outbox_remove(item.id)
+                gate.audit(s, "outbox discard", {"outbox_id": item.id})
                 if state.get("nl_outbox_id") == item.id:
                     state.pop("nl_outbox_id")
                 st.rerun()

@@ -23,8 +23,10 @@ from lib.netguard import TRIAL_HTTP_OPTIONS, plain_connection_error
 from lib.schema import DEFAULT_STAGES, ROLES, empty_statuses
 from lib.store import crm_key
 from lib.text import escape_markdown
+from lib.ui import auth as gate
 
 s = ui.settings()
+gate.require(s, "pages/settings.py")  # admins only: the connection test, "Save and use" and every mapping
 
 st.title("Settings")
 
@@ -111,6 +113,7 @@ with st.expander("Connect a CRM", icon="🔗", expanded=s.is_demo):
             problems = getattr(exc, "problems", [str(exc)])
             st.error("Not saved: " + "; ".join(escape_markdown(p) for p in problems), icon="⚠️")
         else:
+            gate.audit(s, "connection changed", {"source": system, "base_url": base_url.strip().rstrip("/")})
             ui.forget_connection()
             st.rerun()
     if pinned := overridden_by_environment():
@@ -190,10 +193,12 @@ if save_col.button("Save mapping", type="primary", disabled=data is None):
         for row in edited.itertuples()
     }
     store.save_status_overrides(key, overrides)
+    gate.audit(s, "settings changed", {"setting": "funnel mapping", "crm": key})
     st.toast("Funnel mapping saved", icon="✅")
     st.rerun()
 if reset_col.button("Reset mapping to defaults", disabled=data is None):
     store.reset_status_overrides(key)
+    gate.audit(s, "settings changed", {"setting": "funnel mapping reset", "crm": key})
     st.rerun()
 
 st.subheader("UTM aliases")
@@ -217,10 +222,12 @@ if save_col.button("Save aliases", type="primary"):
             if str(r).strip()
         }
     )
+    gate.audit(s, "settings changed", {"setting": "UTM aliases"})
     st.toast("UTM aliases saved", icon="✅")
     st.rerun()
 if reset_col.button("Reset aliases to defaults", disabled=aliases is None):
     store.reset_utm_aliases()
+    gate.audit(s, "settings changed", {"setting": "UTM aliases reset"})
     st.rerun()
 st.caption(
     "Aliases in force: " + ("the defaults." if aliases is None else f"your table ({len(aliases)} entries).")
@@ -250,4 +257,5 @@ with st.form("ext_labels"):
     }
     if st.form_submit_button("Save labels"):
         store.save_ext_labels({k: v.strip() or labels[k] for k, v in new_labels.items()})
+        gate.audit(s, "settings changed", {"setting": "custom field labels"})
         st.toast("Labels saved", icon="✅")

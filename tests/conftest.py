@@ -56,6 +56,9 @@ def clean_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("LEADS_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
     monkeypatch.setenv("LEADS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LEADS_NOW", NOW)
+    # Sign-in off: page tests point the app at v2 CRMs on loopback, which LEADS_AUTH=auto would put behind
+    # sign-in; tests of sign-in (tests/test_auth.py, tests/test_roles_pages.py) set on or auto themselves.
+    monkeypatch.setenv("LEADS_AUTH", "off")
 
 
 def run_app(page: str | None = None, **query) -> AppTest:

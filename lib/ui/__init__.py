@@ -6,6 +6,12 @@ page (the context every dashboard page starts from), tables (tables and CSV expo
 re-exports their public names, so pages write ``from lib import ui`` and ``ui.page()``.
 """
 
+from lib.ui.auth import (
+    current_role,
+    current_user,
+    masked,
+    own_leads,
+)
 from lib.ui.data import (
     CACHE_TTL_SECONDS,
     PROGRESS_UPDATES,
@@ -83,6 +89,8 @@ __all__ = [
     "conversion_help",
     "conversion_note",
     "count",
+    "current_role",
+    "current_user",
     "delta_look",
     "extra_dimensions",
     "filters_from_url",
@@ -91,9 +99,11 @@ __all__ = [
     "leads_table",
     "load_data",
     "load_data_or_error",
+    "masked",
     "maturing_note",
     "navigation",
     "no_leads_notice",
+    "own_leads",
     "page",
     "percent",
     "period_label",

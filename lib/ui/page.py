@@ -10,6 +10,7 @@ import streamlit as st
 
 from lib import analytics, clock
 from lib.config import Settings
+from lib.ui.auth import own_leads
 from lib.ui.data import LoadedData, catalogue, load_data, settings, user_aliases
 from lib.ui.filters import period_label, period_of, sidebar_filters, sidebar_status
 
@@ -38,7 +39,7 @@ def page() -> Page:
     """Settings, data, sidebar filters and the filtered leads: the first line of every dashboard page."""
     s = settings()
     now = clock.now()
-    data = load_data(s)
+    data = own_leads(s, load_data(s))
     aliases = user_aliases(s)
     f = sidebar_filters(s, data, aliases)
     sidebar_status(s, data)

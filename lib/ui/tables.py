@@ -7,10 +7,12 @@ import streamlit as st
 
 from lib import export
 from lib.analytics import UNASSIGNED
+from lib.auth import mask_field, mask_leads
 from lib.config import Settings
 from lib.contacts import display_phones
 from lib.links import lead_url_template, lead_urls
 from lib.schema import EXTRA_DIMENSIONS
+from lib.ui import auth as gate
 from lib.ui.data import settings
 from lib.ui.formatting import RATE_COLUMNS
 
@@ -24,9 +26,11 @@ def table(
     column_config: dict | None = None,
     height: int | None = None,
     selectable: bool = False,
+    downloadable: bool = True,
 ) -> None:
-    """A table with a CSV download of exactly what it shows (formula-like cells neutralised). A
-    `selectable` table lets the user pick one row: `selected_row(frame, name)` says which."""
+    """A table with a CSV download of exactly what it shows (formula-like cells neutralised; each download
+    is written to the audit log: who, page, rows). A `selectable` table lets the user pick one row:
+    `selected_row(frame, name)` says which. `downloadable=False` leaves the download out."""
     select = {}
     if selectable:
         select = {"key": _selection_key(frame, name), "on_select": "rerun", "selection_mode": "single-row"}
@@ -39,6 +43,8 @@ def table(
         placeholder="—",
         **select,
     )
+    if not downloadable:
+        return
     # a small table's CSV is made now; a big one's only when the button is clicked (off the rerun)
     st.download_button(
         "Download CSV",
@@ -47,7 +53,13 @@ def table(
         mime="text/csv",
         icon="⬇️",
         key=f"csv_{name}",
+        on_click=_audit_export,
+        args=(name, len(frame)),
     )
+
+
+def _audit_export(name: str, rows: int) -> None:
+    gate.audit(settings(), "export", {"table": name, "rows": rows})
 
 
 def _rounded_rates(frame: pd.DataFrame, column_config: dict | None) -> pd.DataFrame:
@@ -109,13 +121,15 @@ def leads_table(
     lead_url: str | None = None,
     region: str | None = None,
     selectable: bool = False,
+    downloadable: bool = True,
 ) -> pd.DataFrame:
     """Leads as a table: times in the display zone, phone and e-mail as text, status by name; returns
     what it showed. `columns` replaces the default columns and order (LEAD_TABLE_COLUMNS), `extra` and
     the connector's dimensions follow; `lead_url` (a template with `{id}`, see lib.links) adds a last
     column `crm_link` linking each lead to its page in the CRM. Phones read as people write them: national
     format for `region`'s numbers (default the settings' phone region), international for others.
-    `selectable`: see `table`."""
+    `selectable`, `downloadable`: see `table`. Names, phones and e-mails are masked for a role that may not
+    see them (marketing), on the screen and in the CSV."""
     extra = [*(extra or []), *extra_dimensions(leads).values()]
     columns = [c for c in dict.fromkeys([*(columns or LEAD_TABLE_COLUMNS), *extra]) if c in leads.columns]
     shown = leads[columns]
@@ -140,7 +154,9 @@ def leads_table(
     }
     if "phone" in columns:
         shown = shown.assign(phone=display_phones(shown["phone"], region or settings().phone_region))
-    table(shown, name, column_config=config, selectable=selectable)
+    if gate.masked():
+        shown = mask_leads(shown)
+    table(shown, name, column_config=config, selectable=selectable, downloadable=downloadable)
     return shown
 
 
@@ -183,9 +199,12 @@ FIELD_LABELS = {
 def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
     """One lead as a two-column `field`, `value` table of text: every field it has, times in the display
     zone, the phone as people write it (and as stored, when that differs), numbers with thousands
-    separators, empty values as "—"."""
+    separators, empty values as "—". Names, phones and e-mails are masked for a role that may not see them."""
     rows = []
+    masking = gate.masked()
     for column, value in lead.items():
+        if masking and column != "phone":
+            value = mask_field(str(column), value)
         if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
             text = "—"
         elif isinstance(value, pd.Timestamp):
@@ -194,7 +213,10 @@ def lead_details(lead: pd.Series, tz: str, region: str) -> pd.DataFrame:
             text = f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
         elif column == "phone":
             shown = display_phones(pd.Series([str(value)]), region).iloc[0]
-            text = shown if shown == value else f"{shown} ({value})"
+            if masking:
+                text = mask_field("phone", shown)
+            else:
+                text = shown if shown == value else f"{shown} ({value})"
         else:
             text = str(value)
         rows.append((FIELD_LABELS.get(str(column), str(column)), text))

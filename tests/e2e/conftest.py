@@ -40,7 +40,13 @@ def start_app(data_dir: Path, env_extra: dict[str, str] | None = None) -> tuple[
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADS_")}
     env.update(
-        {"LEADS_DATA_DIR": str(data_dir), "LEADS_DEMO_SIZE": "800", "LEADS_NOW": NOW, **(env_extra or {})}
+        {
+            "LEADS_DATA_DIR": str(data_dir),
+            "LEADS_DEMO_SIZE": "800",
+            "LEADS_NOW": NOW,
+            "LEADS_AUTH": "off",  # sign-in tests pass LEADS_AUTH=on (or auto) in env_extra
+            **(env_extra or {}),
+        }
     )
     proc = subprocess.Popen(
         [

@@ -1,0 +1,182 @@
+"""The sign-in gate: who is signed in, the sign-in form, sign-out, idle expiry, and the audit log's writer.
+
+`gate(settings)` runs on every run of every page (lib.ui.navigation calls it before building the
+navigation): when sign-in is required (lib.auth.auth_required) and nobody is signed in, every page URL
+shows the sign-in form and nothing else; a signed-in user gets the pages of their role, and a URL to another
+page says "Not allowed".
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from lib import auth, clock
+from lib.config import Settings
+from lib.errors import ConfigError
+
+USER_KEY = "auth_user"  # session_state: {"name", "role", "seen": epoch seconds of the last run}
+NOTICE_KEY = "auth_notice"
+PAGE_KEY = "auth_page"  # the title of the page this run shows (for the audit log)
+SIGN_OUT_KEY = "auth_sign_out"
+LOCAL_CLIENT = "local or unknown"
+OPEN_ACCESS = "(no sign-in)"  # who, in the audit log, when sign-in is not required
+
+
+def required(s: Settings) -> bool:
+    """Whether sign-in is required; a refused LEADS_AUTH=off stops the page with the reason."""
+    try:
+        return auth.auth_required(s, st.config.get_option("server.address"))
+    except ConfigError as exc:
+        st.error("**The dashboard is not configured correctly.**")
+        for problem in exc.problems:
+            st.text(problem)
+        st.stop()
+        raise  # unreachable
+
+
+def current_user() -> auth.User | None:
+    """The signed-in user, or None (nobody signed in, or sign-in not required)."""
+    entry = st.session_state.get(USER_KEY)
+    return auth.User(entry["name"], entry["role"]) if entry else None
+
+
+def current_role() -> str | None:
+    """The signed-in user's role; None when sign-in is not required (every page open, nothing masked)."""
+    user = current_user()
+    return user.role if user else None
+
+
+def masked() -> bool:
+    """Whether this user's lead tables mask names, phones and e-mails."""
+    user = current_user()
+    return bool(user and user.masked)
+
+
+def who() -> str:
+    user = current_user()
+    return user.name if user else OPEN_ACCESS
+
+
+def client_address() -> str:
+    """The browser's address (per-client throttling); LOCAL_CLIENT where Streamlit gives none (it gives
+    none for a browser on this machine)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # no request behind this run
+        return LOCAL_CLIENT
+    return address if isinstance(address, str) and address else LOCAL_CLIENT  # AppTest gives a mock
+
+
+def audit(s: Settings, action: str, detail: dict | None = None, *, page: str | None = None) -> None:
+    """Write a row to the audit log: who (this session's user), `action`, the page, `detail`."""
+    from lib.ui.data import store
+
+    store(s).audit(who(), action, page if page is not None else st.session_state.get(PAGE_KEY, ""), detail)
+
+
+def gate(s: Settings) -> auth.User | None:
+    """The signed-in user (None when sign-in is not required). Ends an idle session (LEADS_SESSION_IDLE_HOURS)
+    and records this run as activity. Does not stop: the navigation shows the sign-in form instead of pages
+    while this returns None with sign-in required."""
+    if not required(s):
+        st.session_state.pop(USER_KEY, None)
+        return None
+    entry = st.session_state.get(USER_KEY)
+    if entry is None:
+        return None
+    now = time.time()  # a lease on the machine's real clock: a pinned LEADS_NOW must not keep it alive
+    if now - float(entry.get("seen", 0)) > s.session_idle_hours * 3600:
+        _end_session(s, "session expired")
+        st.session_state[NOTICE_KEY] = (
+            f"Your session ended after {s.session_idle_hours:g} hours without activity. Sign in again."
+        )
+        return None
+    from lib.ui.data import store
+
+    account = store(s).user(entry["name"])
+    if account is None or account["disabled"]:
+        _end_session(s, "session ended: account disabled or removed")
+        st.session_state[NOTICE_KEY] = "Your account is disabled. Ask an admin."
+        return None
+    entry["seen"] = now
+    entry["role"] = account["role"]  # a role changed by an admin applies on the next run
+    return auth.User(entry["name"], entry["role"])
+
+
+def _end_session(s: Settings, action: str) -> None:
+    entry = st.session_state.pop(USER_KEY, None)
+    if entry:
+        from lib.ui.data import store
+
+        store(s).audit(entry["name"], action, detail={})
+
+
+def sign_in_page(s: Settings) -> None:
+    """The sign-in form, and nothing else."""
+    from lib.ui.data import store
+
+    st.title("Sign in")
+    st.caption("The leads dashboard holds personal data: sign in with the account an admin gave you.")
+    if notice := st.session_state.pop(NOTICE_KEY, None):
+        st.info(notice)
+    with st.form("sign_in"):
+        name = st.text_input("User name", key="auth_name", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="auth_password", autocomplete="current-password"
+        )
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if not submitted:
+        return
+    user, message = auth.attempt_sign_in(store(s), name, password, client_address(), time.time(), clock.now())
+    if user is None:
+        st.error(message)
+        return
+    st.session_state[USER_KEY] = {"name": user.name, "role": user.role, "seen": time.time()}
+    st.session_state.pop("auth_password", None)
+    st.rerun()
+
+
+def sign_out(s: Settings) -> None:
+    """End this session (audited) and show the sign-in form."""
+    entry = st.session_state.pop(USER_KEY, None)
+    if entry:
+        from lib.ui.data import store
+
+        store(s).audit(entry["name"], "sign-out", detail={})
+    st.session_state[NOTICE_KEY] = "You have signed out."
+
+
+def sidebar_user(s: Settings, user: auth.User) -> None:
+    """Who is signed in, and the sign-out button, at the bottom of the sidebar."""
+    with st.sidebar:
+        st.caption("Signed in as")
+        st.text(f"{user.name} · {auth.ROLE_LABELS.get(user.role, user.role)}")
+        st.button("Sign out", key=SIGN_OUT_KEY, icon="🚪", on_click=sign_out, args=(s,))
+
+
+def not_allowed(title: str) -> None:
+    """What a page the role may not open shows instead of itself."""
+    st.title("Not allowed")
+    st.error(
+        f"Not allowed: your role ({auth.ROLE_LABELS.get(current_role() or '', current_role())}) may not open "
+        f"{title}. Choose a page in the sidebar, or ask an admin."
+    )
+
+
+def require(s: Settings, page: str) -> auth.User | None:
+    """A page's own check (on top of the navigation's): stops unless this session may open `page`."""
+    user = gate(s)
+    if required(s) and (user is None or not auth.may_open(user.role, page)):
+        st.error("Not allowed: sign in with an account that may open this page.")
+        st.stop()
+    return user
+
+
+def own_leads(s: Settings, data):
+    """`data` (LoadedData) with only this user's own leads when LEADS_OWN_LEADS_ONLY applies to the role."""
+    from dataclasses import replace
+
+    leads = auth.own_leads(data.leads, current_user(), s.own_leads_only)
+    return data if leads is data.leads else replace(data, leads=leads)

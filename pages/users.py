@@ -1,0 +1,129 @@
+"""Users (admins only): every account with its role, and forms to add one, change a role, set a new
+password, and disable or enable an account. Passwords are hashed (lib.auth); every change is audited."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import auth, ui
+from lib.ui import auth as gate
+
+s = ui.settings()
+gate.require(s, "pages/users.py")
+store = ui.store(s)
+
+st.title("Users")
+if note := st.session_state.pop("users_note", None):
+    st.success(note)
+if not gate.required(s):
+    st.info(
+        "Sign-in is off for this dashboard (the demo on this machine, or LEADS_AUTH=off): the accounts below "
+        "are used once sign-in is on (LEADS_AUTH=on, a real CRM, or serving beyond this machine)."
+    )
+users = store.users()
+if users.empty:
+    st.info(
+        "No users yet. Add the first admin below, or from a terminal: `python -m lib.users add NAME --role admin`"
+    )
+else:
+    when = {
+        c: pd.to_datetime(users[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
+        for c in ("created_at", "updated_at")
+    }
+    ui.table(
+        users.assign(role=users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **when),
+        "users",
+        column_config={
+            "name": st.column_config.TextColumn("User"),
+            "role": st.column_config.TextColumn("Role"),
+            "disabled": st.column_config.CheckboxColumn("Disabled"),
+            "created_at": st.column_config.DatetimeColumn(
+                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+            "updated_at": st.column_config.DatetimeColumn(
+                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+        },
+    )
+
+
+def role_label(role: str) -> str:
+    return auth.ROLE_LABELS[role]
+
+
+def done(message: str, action: str, detail: dict) -> None:
+    gate.audit(s, action, detail)
+    st.session_state["users_note"] = message
+    st.rerun()
+
+
+add_tab, role_tab, password_tab, state_tab = st.tabs(
+    ["Add", "Change role", "New password", "Disable / enable"]
+)
+with add_tab, st.form("users_add", clear_on_submit=True):
+    name = st.text_input("User name", key="users_add_name")
+    role = st.selectbox("Role", auth.USER_ROLES, format_func=role_label, key="users_add_role")
+    password = st.text_input(
+        "Password",
+        type="password",
+        key="users_add_password",
+        help="At least 12 characters, not a common one.",
+    )
+    if st.form_submit_button("Add user", type="primary"):
+        name = name.strip()
+        try:
+            if not name:
+                raise ValueError("Enter a user name.")
+            auth.check_password(password, name)
+            store.add_user(name, role, auth.hash_password(password))
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            done(f"Added {name} ({role_label(role)}).", "user added", {"user": name, "role": role})
+
+names = users["name"].tolist()
+if names:
+    with role_tab, st.form("users_role"):
+        who_ = st.selectbox("User", names, key="users_role_name")
+        role = st.selectbox("New role", auth.USER_ROLES, format_func=role_label, key="users_role_role")
+        if st.form_submit_button("Change role"):
+            account = store.user(who_)
+            if account["role"] == auth.ADMIN and role != auth.ADMIN and store.active_admins() <= 1:
+                st.error(f"{who_} is the only active admin: make another user admin first.")
+            else:
+                store.update_user(who_, role=role)
+                done(
+                    f"{who_} is now {role_label(role)}.",
+                    "user role changed",
+                    {"user": who_, "from": account["role"], "to": role},
+                )
+    with password_tab, st.form("users_password", clear_on_submit=True):
+        who_ = st.selectbox("User", names, key="users_password_name")
+        password = st.text_input("New password", type="password", key="users_password_password")
+        if st.form_submit_button("Set password"):
+            try:
+                auth.check_password(password, who_)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                store.update_user(who_, password_hash=auth.hash_password(password))
+                done(f"New password set for {who_}.", "user password reset", {"user": who_})
+    with state_tab, st.form("users_state"):
+        who_ = st.selectbox("User", names, key="users_state_name")
+        disable_col, enable_col = st.columns(2)
+        disable = disable_col.form_submit_button("Disable")
+        enable = enable_col.form_submit_button("Enable")
+        if disable or enable:
+            account = store.user(who_)
+            if (
+                disable
+                and account["role"] == auth.ADMIN
+                and not account["disabled"]
+                and store.active_admins() <= 1
+            ):
+                st.error(f"{who_} is the only active admin: add another admin first.")
+            elif disable and who_ == gate.who():
+                st.error("You cannot disable your own account.")
+            else:
+                store.update_user(who_, disabled=bool(disable))
+                verb = "disabled" if disable else "enabled"
+                done(f"{who_} is {verb}.", f"user {verb}", {"user": who_})
