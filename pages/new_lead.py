@@ -11,7 +11,6 @@ which moves on only after a success; an entry already waiting in the outbox is n
 again, and an outbox Retry is likewise claimed in the store by one run only.
 """
 
-import re
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ import streamlit as st
 from lib import contacts, new_lead, ui
 from lib.schema import UTM_FIELDS
 from lib.store import EXT_FIELDS
+from lib.text import escape_markdown
 from lib.ui import auth as gate
 
 p = ui.page()
@@ -44,11 +44,6 @@ def shown_time(when) -> str:
 def field_error(name: str) -> None:
     if name in errors:
         st.error(errors[name], icon="⚠️")
-
-
-def markdown_text(value: object) -> str:
-    """User or CRM text made literal inside st.markdown (every Markdown and HTML sign escaped)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(value))
 
 
 def submit(lead: dict) -> None:
@@ -97,9 +92,9 @@ else:
             f"**Lead created — id {result.lead_id}.** The form below is ready for the next one.", icon="✅"
         )
     elif result is not None and result.state in ("sending", "gone"):
-        st.info(markdown_text(result.message), icon="⏳")
+        st.info(escape_markdown(result.message), icon="⏳")
     elif result is not None:  # the CRM's words, shown as text
-        st.error(f"**The lead was not created.** {markdown_text(result.message)}", icon="🚫")
+        st.error(f"**The lead was not created.** {escape_markdown(result.message)}", icon="🚫")
         st.caption("Everything you typed is still in the form. The lead is also kept in the outbox below.")
 
     with st.form(f"new_lead_{gen}", enter_to_submit=False):
@@ -256,9 +251,9 @@ if note := state.pop("nl_outbox_note", None):
     if note.ok:
         st.success(note.message, icon="✅")
     elif note.state in ("sending", "gone"):
-        st.info(markdown_text(note.message), icon="⏳")
+        st.info(escape_markdown(note.message), icon="⏳")
     else:
-        st.error(markdown_text(note.message), icon="🚫")
+        st.error(escape_markdown(note.message), icon="🚫")
 if not items:
     st.caption("Empty: every lead entered here was accepted by the CRM.")
 else:
@@ -275,12 +270,12 @@ for item in items:
         # each value isolated (U+2068..U+2069) so a Hebrew name does not reorder the phone next to it
         phone_ = lead.get("phone") and contacts.display_phone(str(lead["phone"]), s.phone_region)
         values = (lead.get("name") or "(no name)", phone_, lead.get("email"))
-        name_, *contact = [f"\u2068{markdown_text(v)}\u2069" for v in values if v]
+        name_, *contact = [f"\u2068{escape_markdown(v)}\u2069" for v in values if v]
         info.markdown(
             f"{badge}: **{name_}** · {' · '.join(contact)}  \n"
             f"kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
         )
-        info.caption(markdown_text(item.error or "Being sent to the CRM now."))
+        info.caption(escape_markdown(item.error or "Being sent to the CRM now."))
         # One send per item however often Retry is clicked: new_lead.retry claims the item in the store, and
         # a second click's run waits for the first one's outcome. The key moves on with each failed attempt.
         if retry_col.button("Retry", key=f"nl_retry_{item.id}_{item.attempts}", disabled=not src.can_create):

@@ -186,13 +186,12 @@ def test_a_failed_send_keeps_what_was_typed_and_the_lead_in_the_outbox(faulty_cr
         "**The lead was not created.** The CRM had a problem and did not create the lead. The CRM had an "
         'internal error (500 on /v2/leads/create). It said: "Internal Server Error (injected fault 500)"'
     )
-    assert r"\(500 on /v2/leads/create\)" in at.error[0].value
     assert field(at, "name").value == "Noa Levi"  # nothing typed is lost
     [item] = outbox()
     assert (item.state, item.lead["phone"]) == ("failed", "+972531234567")
     shown = [m.value for m in at.markdown if "Noa Levi" in m.value]
     assert shown and "🔴 failed" in shown[0] and "1 attempt(s)" in shown[0]
-    assert r"053\-123\-4567" in shown[0]  # the phone as people write it (Markdown-escaped), not +972…
+    assert "053-123-4567" in shown[0]  # the phone as people write it, not +972…
 
     create(at)  # the same entry again: not sent twice, pointed at the outbox
     assert "already in the outbox" in at.warning[0].value

@@ -345,6 +345,7 @@ def test_outbox_retry_and_discard_are_audited(crm):
     dropped = s.outbox_add({"name": "Other Lead", "phone": "+972537654321"}, "timeout", "failed")
     at = open_url(sign_in("fd"), "pages/new_lead.py")
     next(b for b in at.button if b.key == f"nl_discard_{dropped}").click().run()
+    next(b for b in at.button if b.key == f"nl_discard_yes_{dropped}").click().run()  # Discard asks first
     assert not at.exception, at.exception
     next(b for b in at.button if b.key == f"nl_retry_{retried}_1").click().run()
     assert not at.exception, at.exception
