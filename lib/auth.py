@@ -294,3 +294,46 @@ def own_leads(leads: pd.DataFrame, user: User | None, own_leads_only: bool) -> p
     if not owners.notna().any():
         return leads
     return leads[owners.eq(user.name.strip().casefold()).fillna(False).to_numpy(dtype=bool)]
+
+
+# -- single sign-on (st.login) ----------------------------------------------------------------------------
+
+SSO = "sso"  # the sign-in method of a single sign-on session (in the session and the audit log)
+
+
+def sso_role(store, email: str, default_role: str = "") -> tuple[str | None, str]:
+    """The role of `email` signed in through single sign-on: (role, "") when an admin mapped it (any case)
+    and did not disable it, or when it is unmapped and `default_role` (LEADS_SSO_DEFAULT_ROLE) gives one;
+    else (None, the reason: "no e-mail", "not mapped" or "disabled")."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None, "no e-mail"
+    mapping = store.sso_user(email)
+    if mapping is None:
+        return (default_role, "") if default_role else (None, "not mapped")
+    if mapping["disabled"]:
+        return None, "disabled"
+    return mapping["role"], ""
+
+
+def attempt_sso_sign_in(
+    store, email: str, default_role: str, client: str, now: datetime
+) -> tuple[User | None, str]:
+    """What the gate does once the OIDC provider has signed `email` in (st.user): (the user, named by the
+    lower-cased e-mail, with its role) on success; (None, what to tell the user) when refused. Both are
+    audited (method "sso"; a refusal under the e-mail with the reason)."""
+    email = (email or "").strip().lower()
+    role, reason = sso_role(store, email, default_role)
+    if role is None:
+        detail = {"client": client, "method": SSO, "reason": reason}
+        store.audit(email or "(no e-mail)", "sign-in failed", detail=detail, now=now)
+        if reason == "no e-mail":
+            return None, "The single sign-on provider did not give an e-mail address: ask an admin."
+        if reason == "disabled":
+            return None, f"Your e-mail {email} is disabled for this dashboard: ask an admin."
+        return None, f"Your e-mail {email} has no access to this dashboard: ask an admin to add it."
+    detail = {"client": client, "method": SSO}
+    if store.sso_user(email) is None:
+        detail["default_role"] = role
+    store.audit(email, "sign-in", detail=detail, now=now)
+    return User(email, role), ""

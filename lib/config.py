@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,8 +79,11 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "auth": ("LEADS_AUTH", "auto"),
     "session_idle_hours": ("LEADS_SESSION_IDLE_HOURS", 8),
     "own_leads_only": ("LEADS_OWN_LEADS_ONLY", False),
+    "sso_default_role": ("LEADS_SSO_DEFAULT_ROLE", ""),
+    "sso_label": ("LEADS_SSO_LABEL", "single sign-on"),
 }
 _TRUE = ("true", "1", "yes", "on")
+SSO_ROLES = ("admin", "manager", "marketing", "front_desk")  # lib.auth.USER_ROLES (which imports this module)
 _FALSE = ("false", "0", "no", "off", "")
 
 
@@ -103,6 +107,10 @@ class Settings:
     auth: str = "auto"
     session_idle_hours: float = 8.0
     own_leads_only: bool = False
+    # single sign-on (st.login): the role of a signed-in e-mail no admin mapped ("" = refuse it), and the
+    # provider's name on the sign-in button ("Sign in with {sso_label}")
+    sso_default_role: str = ""
+    sso_label: str = "single sign-on"
 
     @property
     def is_demo(self) -> bool:
@@ -260,6 +268,14 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
     if allow not in _TRUE + _FALSE:
         problems.append(f"LEADS_ALLOW_PRIVATE_CRM must be true or false (got {allow!r})")
     auth, idle_hours, own_only = _sign_in_settings(raw, problems)
+    sso_role = re.sub(r"[\s-]+", "_", str(raw["sso_default_role"] or "").strip().lower())
+    if sso_role and sso_role not in SSO_ROLES:
+        problems.append(
+            f"LEADS_SSO_DEFAULT_ROLE must be empty (refuse unknown e-mails) or one of {', '.join(SSO_ROLES)} "
+            f"(got {raw['sso_default_role']!r})"
+        )
+        sso_role = ""
+    sso_label = " ".join(str(raw["sso_label"] or "").split()) or "single sign-on"
 
     if problems:
         raise ConfigError(problems)
@@ -278,6 +294,8 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         auth=auth,
         session_idle_hours=idle_hours,
         own_leads_only=own_only,
+        sso_default_role=sso_role,
+        sso_label=sso_label,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -46,7 +47,7 @@ STOPPED_MID_SEND = (
 )
 # Who is sending: host, process id and a random id of this process (a pid can be reused after a restart).
 PROCESS = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -104,6 +105,17 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '{}'
 )""",
 )
+# Schema 5: single sign-on. The e-mails an admin let in through the OIDC provider (st.login), each with a
+# role; stored lower-case (e-mails are compared in any case).
+_SSO_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sso_users (
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)"""
+SSO_COLUMNS = ("email", "role", "disabled", "created_at", "updated_at")
 AUDIT_COLUMNS = ("at", "who", "action", "page", "detail")
 SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "spend")
 EDITED_BY_HAND = "(edited by hand)"
@@ -169,6 +181,7 @@ class Store:
             c.execute(_SPEND_SCHEMA)
             for statement in _AUTH_SCHEMA:
                 c.execute(statement)
+            c.execute(_SSO_SCHEMA)
             c.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
@@ -602,6 +615,65 @@ class Store:
             ).fetchone()
         return int(row[0])
 
+    # -- single sign-on e-mails ----------------------------------------------------------------------------
+
+    def add_sso_user(self, email: str, role: str, *, now: datetime | None = None) -> str:
+        """Let `email` sign in through single sign-on with `role`; returns the e-mail as stored (trimmed,
+        lower-case). ValueError when it is blank, not an e-mail address, or already there (in any case)."""
+        email = normalize_email(email)
+        at = _stamp(now)
+        try:
+            self._write(
+                "INSERT INTO sso_users (email, role, disabled, created_at, updated_at) "
+                "VALUES (?, ?, 0, ?, ?)",
+                (email, role, at, at),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"The e-mail {email} is already there.") from None
+        return email
+
+    def update_sso_user(
+        self,
+        email: str,
+        *,
+        role: str | None = None,
+        disabled: bool | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Change an e-mail's role or disabled flag; KeyError when it is not there."""
+        sets = {"role": role, "disabled": None if disabled is None else int(disabled)}
+        changes = {k: v for k, v in sets.items() if v is not None}
+        assignments = ", ".join(f"{k} = ?" for k in [*changes, "updated_at"])
+        if not self._write(
+            f"UPDATE sso_users SET {assignments} WHERE email = ?",
+            (*changes.values(), _stamp(now), email.strip()),
+        ):
+            raise KeyError(f"The e-mail {email.strip()} is not in the single sign-on list.")
+
+    def remove_sso_user(self, email: str) -> None:
+        """Take `email` off the single sign-on list; KeyError when it is not there."""
+        if not self._write("DELETE FROM sso_users WHERE email = ?", (email.strip(),)):
+            raise KeyError(f"The e-mail {email.strip()} is not in the single sign-on list.")
+
+    def sso_user(self, email: str) -> dict | None:
+        """{"email", "role", "disabled", "created_at", "updated_at"} for `email` (any case), or None."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users WHERE email = ?", (email.strip(),)
+            ).fetchone()
+        if row is None:
+            return None
+        return {**dict(zip(SSO_COLUMNS, row, strict=True)), "disabled": bool(row[2])}
+
+    def sso_users(self) -> pd.DataFrame:
+        """Every single sign-on e-mail: email, role, disabled, created_at, updated_at (by e-mail)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users ORDER BY email"
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=list(SSO_COLUMNS))
+        return frame.astype({"email": "string", "role": "string", "disabled": "bool"})
+
     def add_sign_in_failure(self, account: str, client: str, at: float) -> None:
         """Record a failed sign-in (`at`: epoch seconds); failures older than a day are dropped."""
         with self._lock:
@@ -697,6 +769,18 @@ def _item(r: tuple) -> OutboxItem:
 
 def _json(lead: dict) -> str:
     return json.dumps(lead, ensure_ascii=False)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def normalize_email(email: str) -> str:
+    """An e-mail as the single sign-on list keeps it: trimmed and lower-case; ValueError unless it looks like
+    one address (something@domain, no spaces)."""
+    text = str(email or "").strip().lower()
+    if not _EMAIL.fullmatch(text):
+        raise ValueError(f"Enter one e-mail address such as dana@example.com (got {str(email or '')!r}).")
+    return text
 
 
 def _stamp(now: datetime | None) -> str:

@@ -6,6 +6,14 @@
     python -m lib.users disable NAME
     python -m lib.users enable NAME
     python -m lib.users list
+    python -m lib.users sso-add EMAIL --role ROLE
+    python -m lib.users sso-set-role EMAIL --role ROLE
+    python -m lib.users sso-disable EMAIL
+    python -m lib.users sso-enable EMAIL
+    python -m lib.users sso-remove EMAIL
+
+The sso-* commands manage the e-mails that may sign in through single sign-on (an `[auth]` section in
+.streamlit/secrets.toml) and their roles; `list` shows them after the accounts.
 
 Roles: admin, manager, marketing, front_desk. Without --password-stdin the password is asked twice on the
 terminal; with it, one line is read from standard input. Exit codes: 0 done, 1 refused (with a message
@@ -53,7 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--password-stdin", action="store_true", help="read the password from one stdin line")
     for command, text in (("disable", "stop a user signing in"), ("enable", "let a disabled user sign in")):
         sub.add_parser(command, help=text).add_argument("name")
-    sub.add_parser("list", help="list the users (never their passwords)")
+    sub.add_parser("list", help="list the users (never their passwords) and the single sign-on e-mails")
+    for command, text in (("sso-add", "let an e-mail sign in through single sign-on"), ("sso-set-role", "")):
+        sso = sub.add_parser(command, help=text or "change a single sign-on e-mail's role")
+        sso.add_argument("email")
+        sso.add_argument("--role", required=True, help=", ".join(auth.USER_ROLES))
+    for command, text in (
+        ("sso-disable", "stop a single sign-on e-mail signing in (kept in the list)"),
+        ("sso-enable", "let a disabled single sign-on e-mail sign in again"),
+        ("sso-remove", "take an e-mail off the single sign-on list"),
+    ):
+        sub.add_parser(command, help=text).add_argument("email")
     return parser
 
 
@@ -80,12 +98,17 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
 def _command(args: argparse.Namespace, store: Store, stdin: TextIO, out: TextIO) -> int:
     if args.command == "list":
         users = store.users()
-        if users.empty:
+        if users.empty and store.sso_users().empty:
             print("No users yet. Add the first admin: python -m lib.users add NAME --role admin", file=out)
         for row in users.itertuples():
             state = " (disabled)" if row.disabled else ""
             print(f"{row.name}\t{row.role}{state}", file=out)
+        for row in store.sso_users().itertuples():
+            state = " (disabled)" if row.disabled else ""
+            print(f"{row.email}\t{row.role}{state}\tsingle sign-on", file=out)
         return 0
+    if args.command.startswith("sso-"):
+        return _sso_command(args, store, out)
     name = args.name.strip()
     if args.command == "add":
         role = auth.normalize_role(args.role)
@@ -122,6 +145,36 @@ def _command(args: argparse.Namespace, store: Store, stdin: TextIO, out: TextIO)
         store.update_user(name, disabled=False)
         store.audit(WHO, "user enabled", detail={"user": name})
         print(f"{name} can sign in again.", file=out)
+    return 0
+
+
+def _sso_command(args: argparse.Namespace, store: Store, out: TextIO) -> int:
+    if args.command == "sso-add":
+        role = auth.normalize_role(args.role)
+        email = store.add_sso_user(args.email, role)
+        store.audit(WHO, "sso e-mail added", detail={"email": email, "role": role})
+        print(f"{email} may sign in with single sign-on ({role}).", file=out)
+        return 0
+    mapping = store.sso_user(args.email)
+    if mapping is None:
+        raise KeyError(f"The e-mail {args.email.strip()} is not in the single sign-on list.")
+    email = mapping["email"]
+    if args.command == "sso-set-role":
+        role = auth.normalize_role(args.role)
+        store.update_sso_user(email, role=role)
+        change = {"email": email, "from": mapping["role"], "to": role}
+        store.audit(WHO, "sso e-mail role changed", detail=change)
+        print(f"{email} is now {role}.", file=out)
+    elif args.command in ("sso-disable", "sso-enable"):
+        disabled = args.command == "sso-disable"
+        store.update_sso_user(email, disabled=disabled)
+        verb = "disabled" if disabled else "enabled"
+        store.audit(WHO, f"sso e-mail {verb}", detail={"email": email})
+        print(f"{email} is {verb}.", file=out)
+    else:
+        store.remove_sso_user(email)
+        store.audit(WHO, "sso e-mail removed", detail={"email": email, "role": mapping["role"]})
+        print(f"{email} can no longer sign in with single sign-on.", file=out)
     return 0
 
 

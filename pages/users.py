@@ -1,5 +1,6 @@
 """Users (admins only): every account with its role, and forms to add one, change a role, set a new
-password, and disable or enable an account. Passwords are hashed (lib.auth); every change is audited."""
+password, and disable or enable an account. Passwords are hashed (lib.auth); every change is audited.
+Then the e-mails that may sign in through single sign-on (st.login), each with its role."""
 
 import pandas as pd
 import streamlit as st
@@ -127,3 +128,89 @@ if names:
                 store.update_user(who_, disabled=bool(disable))
                 verb = "disabled" if disable else "enabled"
                 done(f"{who_} is {verb}.", f"user {verb}", {"user": who_})
+
+
+# -- single sign-on e-mails -------------------------------------------------------------------------------
+st.header("Single sign-on e-mails")
+if gate.sso_provider() is None:
+    st.info(
+        "Single sign-on is not configured: add an [auth] section to .streamlit/secrets.toml (see "
+        ".streamlit/secrets.example.toml). The e-mails below are used once it is."
+    )
+if s.sso_default_role:
+    st.caption(
+        f"An e-mail not listed here signs in as {role_label(s.sso_default_role)} (LEADS_SSO_DEFAULT_ROLE)."
+    )
+else:
+    st.caption("An e-mail not listed here is refused (LEADS_SSO_DEFAULT_ROLE is empty).")
+sso_users = store.sso_users()
+if sso_users.empty:
+    st.info("No single sign-on e-mails yet.")
+else:
+    sso_when = {
+        c: pd.to_datetime(sso_users[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
+        for c in ("created_at", "updated_at")
+    }
+    ui.table(
+        sso_users.assign(
+            role=sso_users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **sso_when
+        ),
+        "sso_users",
+        column_config={
+            "email": st.column_config.TextColumn("E-mail"),
+            "role": st.column_config.TextColumn("Role"),
+            "disabled": st.column_config.CheckboxColumn("Disabled"),
+            "created_at": st.column_config.DatetimeColumn(
+                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+            "updated_at": st.column_config.DatetimeColumn(
+                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+        },
+    )
+
+sso_add_tab, sso_change_tab = st.tabs(["Add e-mail", "Change / remove e-mail"])
+with sso_add_tab, st.form("sso_add", clear_on_submit=True):
+    email = st.text_input("E-mail", key="sso_add_email", help="As the provider gives it (any case).")
+    role = st.selectbox("Role", auth.USER_ROLES, format_func=role_label, key="sso_add_role")
+    if st.form_submit_button("Add e-mail", type="primary"):
+        try:
+            email = store.add_sso_user(email, role)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            done(
+                f"{email} may sign in as {role_label(role)}.",
+                "sso e-mail added",
+                {"email": email, "role": role},
+            )
+
+emails = sso_users["email"].tolist()
+if emails:
+    with sso_change_tab, st.form("sso_change"):
+        email = st.selectbox("E-mail", emails, key="sso_change_email")
+        role = st.selectbox("New role", auth.USER_ROLES, format_func=role_label, key="sso_change_role")
+        role_col, disable_col, enable_col, remove_col = st.columns(4)
+        change = role_col.form_submit_button("Change role")
+        disable = disable_col.form_submit_button("Disable")
+        enable = enable_col.form_submit_button("Enable")
+        remove = remove_col.form_submit_button("Remove")
+        mapping = store.sso_user(email) if email else None
+        if (change or disable or enable or remove) and mapping is None:
+            st.error(f"{email} is no longer in the list.")
+        elif (disable or remove) and email == gate.who():
+            st.error("You cannot disable or remove the e-mail you are signed in with.")
+        elif change:
+            store.update_sso_user(email, role=role)
+            done(
+                f"{email} is now {role_label(role)}.",
+                "sso e-mail role changed",
+                {"email": email, "from": mapping["role"], "to": role},
+            )
+        elif disable or enable:
+            store.update_sso_user(email, disabled=bool(disable))
+            verb = "disabled" if disable else "enabled"
+            done(f"{email} is {verb}.", f"sso e-mail {verb}", {"email": email})
+        elif remove:
+            store.remove_sso_user(email)
+            done(f"{email} is removed.", "sso e-mail removed", {"email": email, "role": mapping["role"]})

@@ -8,7 +8,9 @@ page says "Not allowed".
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from collections.abc import Mapping
 
 import streamlit as st
 
@@ -22,6 +24,58 @@ PAGE_KEY = "auth_page"  # the title of the page this run shows (for the audit lo
 SIGN_OUT_KEY = "auth_sign_out"
 LOCAL_CLIENT = "local or unknown"
 OPEN_ACCESS = "(no sign-in)"  # who, in the audit log, when sign-in is not required
+SSO_HOLD_KEY = "auth_sso_hold"  # this session does not take st.user's identity (refused, expired, signed out)
+SSO_REFUSED_KEY = "auth_sso_refused"  # why the provider's e-mail was refused
+
+
+def sso_provider() -> str | None:
+    """The single sign-on configured in Streamlit's secrets: "" for an `[auth]` section with its own
+    client_id (st.login()), a provider's name for the first `[auth.NAME]` section with one
+    (st.login(NAME)), None when there is no `[auth]` section (or no secrets file at all)."""
+    try:
+        section = st.secrets.get("auth") if "auth" in st.secrets else None
+    except Exception:  # no secrets file, or one that does not parse: no single sign-on
+        return None
+    if not isinstance(section, Mapping):
+        return None
+    if "client_id" in section:
+        return ""
+    for name, value in section.items():
+        if isinstance(value, Mapping) and "client_id" in value:
+            return str(name)
+    return None
+
+
+def _sso_identity() -> tuple[bool, str]:
+    """(whether the provider has signed this browser in, the e-mail it gave)."""
+    try:
+        if not st.user.is_logged_in:
+            return False, ""
+        return True, str(st.user.get("email") or "")
+    except Exception:  # no request behind this run (AppTest), or no [auth] configured
+        return False, ""
+
+
+def _sso_entry(s: Settings) -> dict | None:
+    """After the provider's redirect back (st.user signed in): this session's user from the e-mail's
+    mapping (lib.auth.attempt_sso_sign_in), or None (no single sign-on, held, or refused)."""
+    if st.session_state.get(SSO_HOLD_KEY) or sso_provider() is None:
+        return None
+    signed_in, email = _sso_identity()
+    if not signed_in:
+        return None
+    from lib.ui.data import store
+
+    user, message = auth.attempt_sso_sign_in(
+        store(s), email, s.sso_default_role, client_address(), clock.now()
+    )
+    if user is None:
+        st.session_state[SSO_HOLD_KEY] = True
+        st.session_state[SSO_REFUSED_KEY] = message
+        return None
+    entry = {"name": user.name, "role": user.role, "seen": time.time(), "method": auth.SSO}
+    st.session_state[USER_KEY] = entry
+    return entry
 
 
 def required(s: Settings) -> bool:
@@ -83,18 +137,29 @@ def gate(s: Settings) -> auth.User | None:
     if not required(s):
         st.session_state.pop(USER_KEY, None)
         return None
-    entry = st.session_state.get(USER_KEY)
+    entry = st.session_state.get(USER_KEY) or _sso_entry(s)
     if entry is None:
         return None
     now = time.time()  # a lease on the machine's real clock: a pinned LEADS_NOW must not keep it alive
     if now - float(entry.get("seen", 0)) > s.session_idle_hours * 3600:
         _end_session(s, "session expired")
+        st.session_state[SSO_HOLD_KEY] = True
         st.session_state[NOTICE_KEY] = (
             f"Your session ended after {s.session_idle_hours:g} hours without activity. Sign in again."
         )
         return None
     from lib.ui.data import store
 
+    if entry.get("method") == auth.SSO:
+        role, _reason = auth.sso_role(store(s), entry["name"], s.sso_default_role)
+        if role is None:
+            _end_session(s, "session ended: e-mail disabled or removed")
+            st.session_state[SSO_HOLD_KEY] = True
+            st.session_state[NOTICE_KEY] = "Your e-mail no longer has access. Ask an admin."
+            return None
+        entry["seen"] = now
+        entry["role"] = role
+        return auth.User(entry["name"], role)
     account = store(s).user(entry["name"])
     if account is None or account["disabled"]:
         _end_session(s, "session ended: account disabled or removed")
@@ -121,6 +186,11 @@ def sign_in_page(s: Settings) -> None:
     st.caption("The leads dashboard holds personal data: sign in with the account an admin gave you.")
     if notice := st.session_state.pop(NOTICE_KEY, None):
         st.info(notice)
+    provider = sso_provider()
+    if provider is not None:
+        _sso_buttons(s, provider)
+        st.divider()
+        st.caption("Or with a dashboard account:")
     with st.form("sign_in"):
         name = st.text_input("User name", key="auth_name", autocomplete="username")
         password = st.text_input(
@@ -138,14 +208,35 @@ def sign_in_page(s: Settings) -> None:
     st.rerun()
 
 
+def _sso_buttons(s: Settings, provider: str) -> None:
+    """ "Sign in with …" (st.login), and after a refusal the reason and a way to leave the provider's
+    account (st.logout) to choose another."""
+    if refused := st.session_state.get(SSO_REFUSED_KEY):
+        st.error(refused)
+    if importlib.util.find_spec("authlib") is None:
+        st.warning("Single sign-on is configured but Authlib is not installed: pip install 'Authlib>=1.3.2'.")
+        return
+    if st.button(f"Sign in with {s.sso_label}", type="primary", key="auth_sso_login", icon="🔑"):
+        st.session_state.pop(SSO_HOLD_KEY, None)
+        st.session_state.pop(SSO_REFUSED_KEY, None)
+        st.login(provider) if provider else st.login()
+    if refused and _sso_identity()[0] and st.button(f"Sign out of {s.sso_label}", key="auth_sso_logout"):
+        st.session_state.pop(SSO_REFUSED_KEY, None)
+        st.logout()
+
+
 def sign_out(s: Settings) -> None:
-    """End this session (audited) and show the sign-in form."""
+    """End this session (audited) and show the sign-in form; a single sign-on session also leaves the
+    provider's account (st.logout: its cookie goes, and the browser is sent to the provider's sign-out)."""
     entry = st.session_state.pop(USER_KEY, None)
     if entry:
         from lib.ui.data import store
 
-        store(s).audit(entry["name"], "sign-out", detail={})
+        store(s).audit(entry["name"], "sign-out", detail={"method": entry.get("method", "password")})
     st.session_state[NOTICE_KEY] = "You have signed out."
+    if entry and entry.get("method") == auth.SSO:
+        st.session_state[SSO_HOLD_KEY] = True
+        st.logout()
 
 
 def sidebar_user(s: Settings, user: auth.User) -> None:
