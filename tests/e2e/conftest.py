@@ -36,8 +36,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_dir: Path, env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def start_app(
+    data_dir: Path,
+    env_extra: dict[str, str] | None = None,
+    *,
+    extra_args: list[str] | None = None,
+    port: int | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """`extra_args`: more `streamlit run` options (e.g. --secrets.files); `port`: one picked beforehand
+    (free_port()) when a setting must name it before the app starts (a single sign-on redirect URI)."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADS_")}
     env.update(
         {
@@ -63,6 +71,7 @@ def start_app(data_dir: Path, env_extra: dict[str, str] | None = None) -> tuple[
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *(extra_args or []),
         ],
         cwd=ROOT,
         env=env,
