@@ -191,10 +191,10 @@ if emails:
         email = st.selectbox("E-mail", emails, key="sso_change_email")
         role = st.selectbox("New role", auth.USER_ROLES, format_func=role_label, key="sso_change_role")
         role_col, disable_col, enable_col, remove_col = st.columns(4)
-        change = role_col.form_submit_button("Change role")
-        disable = disable_col.form_submit_button("Disable")
-        enable = enable_col.form_submit_button("Enable")
-        remove = remove_col.form_submit_button("Remove")
+        change = role_col.form_submit_button("Change e-mail's role")
+        disable = disable_col.form_submit_button("Disable e-mail")
+        enable = enable_col.form_submit_button("Enable e-mail")
+        remove = remove_col.form_submit_button("Remove e-mail")
         mapping = store.sso_user(email) if email else None
         if (change or disable or enable or remove) and mapping is None:
             st.error(f"{email} is no longer in the list.")
