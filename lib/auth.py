@@ -337,3 +337,15 @@ def attempt_sso_sign_in(
         detail["default_role"] = role
     store.audit(email, "sign-in", detail=detail, now=now)
     return User(email, role), ""
+
+
+def sso_identity_stale(issued_at, wall: float, idle_hours: float) -> bool:
+    """Whether the provider's identity (its ID token's `iat`, epoch seconds; None when it gave none) is
+    older than the idle limit: Streamlit keeps the identity in a 30-day cookie, and a new browser session
+    must not be signed in from one that old without going through the provider again. `wall`: epoch
+    seconds of the machine's real clock."""
+    try:
+        issued = float(issued_at)
+    except (TypeError, ValueError):
+        return False
+    return wall - issued > idle_hours * 3600

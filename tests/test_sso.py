@@ -277,3 +277,14 @@ def test_an_auth_secret_adds_the_sso_button_next_to_the_built_in_form(crm, monke
     sso = [b.label for b in at.button if b.label.startswith("Sign in with")]
     assert sso == [f"Sign in with {label or 'single sign-on'}"]
     assert at.text_input(key="auth_name") is not None  # the built-in form stays
+
+
+def test_an_identity_older_than_the_idle_limit_is_not_taken_from_the_cookie():
+    wall = 1_800_000_000.0
+    # idle limit 8 h = 28,800 s: issued 28,800 s ago is still fresh, 28,801 s ago is stale
+    assert not auth.sso_identity_stale(wall - 28_800, wall, 8)
+    assert auth.sso_identity_stale(wall - 28_801, wall, 8)
+    assert auth.sso_identity_stale(str(int(wall - 3 * 3600)), wall, 2)  # 3 h > 2 h, given as text
+    # a provider that gives no issue time: nothing to judge by
+    assert not auth.sso_identity_stale(None, wall, 8)
+    assert not auth.sso_identity_stale("soon", wall, 8)

@@ -46,14 +46,14 @@ def sso_provider() -> str | None:
     return None
 
 
-def _sso_identity() -> tuple[bool, str]:
-    """(whether the provider has signed this browser in, the e-mail it gave)."""
+def _sso_identity() -> tuple[bool, str, object]:
+    """(whether the provider has signed this browser in, the e-mail it gave, its ID token's `iat`)."""
     try:
         if not st.user.is_logged_in:
-            return False, ""
-        return True, str(st.user.get("email") or "")
+            return False, "", None
+        return True, str(st.user.get("email") or ""), st.user.get("iat")
     except Exception:  # no request behind this run (AppTest), or no [auth] configured
-        return False, ""
+        return False, "", None
 
 
 def _sso_entry(s: Settings) -> dict | None:
@@ -61,8 +61,14 @@ def _sso_entry(s: Settings) -> dict | None:
     mapping (lib.auth.attempt_sso_sign_in), or None (no single sign-on, held, or refused)."""
     if st.session_state.get(SSO_HOLD_KEY) or sso_provider() is None:
         return None
-    signed_in, email = _sso_identity()
+    signed_in, email, issued_at = _sso_identity()
     if not signed_in:
+        return None
+    if auth.sso_identity_stale(issued_at, time.time(), s.session_idle_hours):
+        st.session_state[SSO_HOLD_KEY] = True
+        st.session_state[NOTICE_KEY] = (
+            f"Your single sign-on is more than {s.session_idle_hours:g} hours old. Sign in again."
+        )
         return None
     from lib.ui.data import store
 

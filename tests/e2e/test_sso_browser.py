@@ -66,8 +66,7 @@ def provider():
     _stop(proc)
 
 
-@pytest.fixture(scope="module")
-def sso_app(provider, tmp_path_factory):
+def _sso_app(provider: str, tmp_path_factory, env_extra: dict[str, str] | None = None):
     data = tmp_path_factory.mktemp("e2e-sso")
     # the admin maps the e-mail (any case) to marketing from the command line, as the README says
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADS_")}
@@ -93,10 +92,24 @@ def sso_app(provider, tmp_path_factory):
     )
     proc, url = start_app(
         data,
-        {"LEADS_AUTH": "on", "LEADS_SSO_LABEL": LABEL},
+        {"LEADS_AUTH": "on", "LEADS_SSO_LABEL": LABEL, **(env_extra or {})},
         extra_args=["--secrets.files", str(secrets)],
         port=port,
     )
+    return proc, url, data
+
+
+@pytest.fixture(scope="module")
+def sso_app(provider, tmp_path_factory):
+    proc, url, data = _sso_app(provider, tmp_path_factory)
+    yield url, data
+    _stop(proc)
+
+
+@pytest.fixture
+def short_idle_app(provider, tmp_path_factory):
+    """The same with LEADS_SESSION_IDLE_HOURS=0.002 (7.2 seconds)."""
+    proc, url, data = _sso_app(provider, tmp_path_factory, {"LEADS_SESSION_IDLE_HOURS": "0.002"})
     yield url, data
     _stop(proc)
 
@@ -175,3 +188,16 @@ def test_an_unknown_e_mail_is_refused(page, sso_app):
     ]
     # the refused browser may leave the provider's account to choose another
     expect(page.get_by_role("button", name=f"Sign out of {LABEL}")).to_be_visible()
+
+
+def test_a_reload_after_the_idle_limit_goes_through_the_provider_again(page, short_idle_app):
+    url, data = short_idle_app
+    sign_in_at_provider(page, url, MAPPED)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_role("link", name="Marketing")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(8_000)  # longer than 0.002 h = 7.2 s since the provider signed her in
+    page.reload()  # a new browser session: the identity cookie is still there, but too old
+    notice = "Your single sign-on is more than 0.002 hours old. Sign in again."
+    expect(page.get_by_text(notice)).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)
+    assert [a for w, a, _ in audit_rows(data) if w == MAPPED] == ["sign-in"]
