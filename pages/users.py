@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import auth, ui
+from lib.text import escape_markdown
 from lib.ui import auth as gate
 
 s = ui.settings()
@@ -14,7 +15,7 @@ store = ui.store(s)
 
 st.title("Users")
 if note := st.session_state.pop("users_note", None):
-    st.success(note)
+    st.success(escape_markdown(note))  # it may quote a name or e-mail an admin typed
 if not gate.required(s):
     st.info(
         "Sign-in is off for this dashboard (the demo on this machine, or LEADS_AUTH=off): the accounts below "
@@ -77,7 +78,7 @@ with add_tab, st.form("users_add", clear_on_submit=True):
             auth.check_password(password, name)
             store.add_user(name, role, auth.hash_password(password))
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
         else:
             done(f"Added {name} ({role_label(role)}).", "user added", {"user": name, "role": role})
 
@@ -104,7 +105,7 @@ if names:
             try:
                 auth.check_password(password, who_)
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 store.update_user(who_, password_hash=auth.hash_password(password))
                 done(f"New password set for {who_}.", "user password reset", {"user": who_})
@@ -177,7 +178,7 @@ with sso_add_tab, st.form("sso_add", clear_on_submit=True):
         try:
             email = store.add_sso_user(email, role)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
         else:
             done(
                 f"{email} may sign in as {role_label(role)}.",
@@ -197,7 +198,7 @@ if emails:
         remove = remove_col.form_submit_button("Remove e-mail")
         mapping = store.sso_user(email) if email else None
         if (change or disable or enable or remove) and mapping is None:
-            st.error(f"{email} is no longer in the list.")
+            st.error(f"{escape_markdown(email)} is no longer in the list.")
         elif (disable or remove) and email == gate.who():
             st.error("You cannot disable or remove the e-mail you are signed in with.")
         elif change:

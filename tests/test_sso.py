@@ -227,12 +227,13 @@ def test_an_admin_maps_e_mails_on_the_users_page(crm):
     assert "Single sign-on is not configured" in at.info[0].value
     at.text_input(key="sso_add_email").input("not an e-mail")
     next(b for b in at.button if b.label == "Add e-mail").click().run()
-    assert at.error[0].value == "Enter one e-mail address such as dana@example.com (got 'not an e-mail')."
+    # shown escaped (an address in a code span, so no link is made of it)
+    assert at.error[0].value == "Enter one e-mail address such as `dana@example.com` (got 'not an e-mail')."
     at.text_input(key="sso_add_email").input(" Mia@Example.com")
     at.selectbox(key="sso_add_role").set_value("marketing")
     next(b for b in at.button if b.label == "Add e-mail").click().run()
     assert not at.exception, at.exception
-    assert at.success[0].value == "mia@example.com may sign in as Marketing."
+    assert at.success[0].value == "`mia@example.com` may sign in as Marketing."
     s = store()
     assert s.sso_user("mia@example.com")["role"] == "marketing"
     added = '{"email": "mia@example.com", "role": "marketing"}'
@@ -241,10 +242,10 @@ def test_an_admin_maps_e_mails_on_the_users_page(crm):
     at.selectbox(key="sso_change_email").set_value("mia@example.com")
     at.selectbox(key="sso_change_role").set_value("front_desk")
     next(b for b in at.button if b.label == "Change e-mail's role").click().run()
-    assert at.success[0].value == "mia@example.com is now Front desk."
+    assert at.success[0].value == "`mia@example.com` is now Front desk."
     assert s.sso_user("mia@example.com")["role"] == "front_desk"
     next(b for b in at.button if b.label == "Remove e-mail").click().run()
-    assert at.success[0].value == "mia@example.com is removed."
+    assert at.success[0].value == "`mia@example.com` is removed."
     assert s.sso_user("mia@example.com") is None
     assert [a for w, a, _ in audit_rows(s) if w == "noa"][-3:] == [
         "sso e-mail added",
@@ -288,3 +289,13 @@ def test_an_identity_older_than_the_idle_limit_is_not_taken_from_the_cookie():
     # a provider that gives no issue time: nothing to judge by
     assert not auth.sso_identity_stale(None, wall, 8)
     assert not auth.sso_identity_stale("soon", wall, 8)
+
+
+def test_a_refusal_quoting_the_providers_e_mail_is_shown_as_text(crm):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = {**AUTH, **CLIENT_KEYS}
+    # what the gate stores after refusing an e-mail; the provider's e-mail may hold Markdown signs
+    at.session_state["auth_sso_refused"] = "Your e-mail *x*_y@a.com has no access to this dashboard."
+    at.session_state["auth_sso_hold"] = True
+    at.run()
+    assert at.error[0].value == r"Your e-mail `*x*_y@a.com` has no access to this dashboard."

@@ -17,6 +17,7 @@ import streamlit as st
 from lib import auth, clock
 from lib.config import Settings
 from lib.errors import ConfigError
+from lib.text import escape_markdown
 
 USER_KEY = "auth_user"  # session_state: {"name", "role", "seen": epoch seconds of the last run}
 NOTICE_KEY = "auth_notice"
@@ -218,7 +219,7 @@ def _sso_buttons(s: Settings, provider: str) -> None:
     """ "Sign in with …" (st.login), and after a refusal the reason and a way to leave the provider's
     account (st.logout) to choose another."""
     if refused := st.session_state.get(SSO_REFUSED_KEY):
-        st.error(refused)
+        st.error(escape_markdown(refused))  # it quotes the e-mail the provider gave
     if importlib.util.find_spec("authlib") is None:
         st.warning("Single sign-on is configured but Authlib is not installed: pip install 'Authlib>=1.3.2'.")
         return
