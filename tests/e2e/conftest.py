@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -107,15 +109,30 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    proc, url = start_app(tmp_path_factory.mktemp("e2e-data"))
-    yield url
+def stop_app(proc: subprocess.Popen) -> None:
+    """Stop an app started by start_app: politely, then for good."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def running_app(data_dir: Path, env_extra: dict[str, str] | None = None, **options) -> Iterator[str]:
+    """The app (start_app's arguments) running for the block; yields its URL and stops it afterwards."""
+    proc, url = start_app(data_dir, env_extra, **options)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("e2e-data")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ connector's own dimension, Kommo takes a new lead, and the others explain that t
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import running_app
 from tests.fakes.aiployees import AiployeesFake
 from tests.fakes.kommo import KommoFake
 from tests.fakes.livetex import LiveTexFake
@@ -29,15 +28,8 @@ def connected(request, tmp_path_factory):
     make, dimension = FAKES[request.param]
     with make() as crm:
         env = {"LEADS_SOURCE": request.param, "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": crm.token}
-        proc, url = start_app(tmp_path_factory.mktemp(f"{request.param}-app"), env)
-        try:
+        with running_app(tmp_path_factory.mktemp(f"{request.param}-app"), env) as url:
             yield request.param, crm, url, dimension
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_a_deep_link_as_first_visit_shows_the_funnel_with_the_app_navigation(page, connected):

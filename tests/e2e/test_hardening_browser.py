@@ -4,7 +4,6 @@ in the outbox, Plotly labels in the charts), and only the app's own host names o
 from __future__ import annotations
 
 import socket
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -12,7 +11,7 @@ from playwright.sync_api import expect
 from lib.demo.server import DemoCRM
 from lib.store import Store
 from tests.conftest import lead_item
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +34,8 @@ def hostile_app(tmp_path_factory):
     with DemoCRM(tmp_path_factory.mktemp("hostile-crm"), size=0, page_size=4) as crm:
         crm.db.import_items(items)
         env = {"LEADS_SOURCE": "v2", "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": crm.token}
-        proc, url = start_app(data, env)
-        try:
+        with running_app(data, env) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def no_markup_from_data(page) -> None:

@@ -8,13 +8,12 @@ CRM's leads before and after without going through the app.
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 from lib.demo.server import DemoCRM
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +27,8 @@ def crm(tmp_path_factory):
 @pytest.fixture(scope="module")
 def crm_app(crm, tmp_path_factory):
     env = {"LEADS_SOURCE": "v2", "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": crm.token}
-    proc, url = start_app(tmp_path_factory.mktemp("app-data"), env)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(tmp_path_factory.mktemp("app-data"), env) as url:
+        yield url
 
 
 def open_form(page, url: str) -> None:

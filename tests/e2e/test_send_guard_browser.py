@@ -8,14 +8,13 @@ received without going through the app; the app is the real `streamlit run` proc
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 
 import pytest
 from playwright.sync_api import expect
 
 from lib.store import Store
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import start_app, stop_app
 from tests.e2e.test_new_lead_browser import fill, open_form
 from tests.fakes.v2_faults import FaultyDemoCRM
 
@@ -34,13 +33,7 @@ def crm_env(crm) -> dict[str, str]:
     return {"LEADS_SOURCE": "v2", "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": crm.token}
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
+stop = stop_app
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from lib import auth
 from lib.store import Store
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import running_app
 
 PASSWORD = "correct horse battery"
 URLS = ["", "overview", "funnel", "statuses", "goals", "marketing", "ad_spend", "leads", "new_lead",
@@ -34,13 +33,8 @@ def signed_app(tmp_path_factory):
     for name, role in [("noa", "admin"), ("mia", "marketing"), ("fd", "front_desk"), ("locky", "manager")]:
         store.add_user(name, role, auth.hash_password(PASSWORD))
     store.close()
-    proc, url = start_app(data, {"LEADS_AUTH": "on"})
-    yield url, data
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(data, {"LEADS_AUTH": "on"}) as url:
+        yield url, data
 
 
 def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:

@@ -19,19 +19,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.store import Store
-from tests.e2e.conftest import ROOT, free_port, start_app
+from tests.e2e.conftest import ROOT, free_port, start_app, stop_app
 
 LABEL = "Test IdP"
 MAPPED = "mia@example.com"
 UNKNOWN = "stranger@example.com"
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+_stop = stop_app
 
 
 @pytest.fixture(scope="module")
