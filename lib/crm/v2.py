@@ -6,10 +6,11 @@ JSON body of a create request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 import pandas as pd
 
@@ -27,6 +28,8 @@ STATUSES_PATH = "/v2/leads/statuses"
 CREATE_PATH = "/v2/leads/create"
 CRM_TIMEZONE = "Asia/Jerusalem"  # a time without an offset is the CRM's local time
 MAX_PAGES = 20_000  # a guard against a server that never stops sending `next`
+# A lead this much older than the asked `since` in an answer to `q` means the server ignored `q`.
+IGNORED_Q_TOLERANCE = pd.Timedelta(seconds=1)
 
 # wire field -> canonical column
 _FIELDS = {
@@ -42,7 +45,21 @@ _FIELDS = {
 _EXTRAS = ("text", "is_subscriber", "ext_one", "ext_two", "ext_three", "ext_four")
 REQUIRED_CREATE_FIELDS = ("name", "f_name", "phone")
 
-__all__ = ["CreatedLead", "Progress", "V2Source", "next_page", "wire_lead"]
+__all__ = ["CreatedLead", "Progress", "V2Source", "next_page", "updated_since_q", "wire_lead"]
+
+
+def updated_since_q(since: datetime) -> str:
+    """The ORDS filter `q` asking for leads updated at or after `since` (timezone-aware), as compact JSON:
+    `{"updated_at":{"$gte":{"$date":"2026-11-23T12:00:00Z"}}}`, in UTC to the second, rounded down (so a
+    lead updated in the same second as `since` is asked for too)."""
+    stamp = _utc_second(since).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps({"updated_at": {"$gte": {"$date": stamp}}}, separators=(",", ":"))
+
+
+def _utc_second(since: datetime) -> pd.Timestamp:
+    if since.tzinfo is None:
+        raise ValueError("since must be timezone-aware")
+    return pd.Timestamp(since).tz_convert("UTC").floor("s")
 
 
 def next_page(body: dict) -> str | None:
@@ -117,6 +134,7 @@ class V2Source:
         self.phone_region = phone_region
         self.is_demo = is_demo
         self.max_pages = max_pages
+        self.last_read_was_incremental: bool | None = None  # set by every leads() call, see its docstring
 
     def __repr__(self) -> str:
         return f"V2Source({self.http.base_url!r}, demo={self.is_demo})"
@@ -144,9 +162,12 @@ class V2Source:
 
     # -- leads ----------------------------------------------------------------------------------------
 
-    def lead_items(self, progress: Progress | None = None) -> list[dict]:
-        """Every lead item from every page, following `next` links; de-duplicated by id (last copy wins)."""
-        url: str | None = LEADS_PATH
+    def lead_items(self, progress: Progress | None = None, q: str | None = None) -> list[dict]:
+        """Every lead item from every page, following `next` links; de-duplicated by id (last copy wins).
+
+        `q` (an ORDS filter, JSON) goes on the first request only; later pages are the server's `next`
+        links as given (a server that supports `q` keeps it in them)."""
+        url: str | None = LEADS_PATH if q is None else f"{LEADS_PATH}?{urlencode({'q': q})}"
         seen: set[str] = set()
         by_id: dict[str, dict] = {}
         pages = 0
@@ -183,14 +204,40 @@ class V2Source:
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
-        """Canonical leads (lib.schema); `since` keeps leads updated at or after it (filtered here, as
-        the v2 list endpoint has no documented filter). `attrs["unreadable"]` counts unreadable values."""
-        items = self.lead_items(progress)
+        """Canonical leads (lib.schema). `attrs["unreadable"]` counts unreadable values.
+
+        `since` (timezone-aware) asks for the leads updated at or after it, to the second (rounded down: a
+        lead updated in the same second as `since` is included). The server is asked with the ORDS filter
+        `q` (updated_since_q), which the v2 contract does not document: when an answer holds a lead updated
+        more than a second before `since`, or the server refuses `q` with a 4xx, the server does not
+        support it, so the read is (or is redone as) a full read of every page, filtered here. Which
+        happened is in `attrs["incremental"]` and in `self.last_read_was_incremental`: True when the
+        server did the filtering (only the changed leads crossed the wire), False for a full read
+        (including `since=None`, which sends no `q` and reads everything as before). A server that ignores
+        `q` while every lead it holds is newer than `since` cannot be told apart; the result is the same.
+        """
+        items, incremental = self._read_items(since, progress)
         catalogue = self.statuses()
         frame = self.to_frame(items, catalogue)
+        unreadable = frame.attrs.get("unreadable", {})
         if since is not None:
-            frame = frame[frame["updated_at"] >= pd.Timestamp(since).tz_convert("UTC")].reset_index(drop=True)
+            floor = _utc_second(since)
+            if incremental and bool((frame["updated_at"] < floor - IGNORED_Q_TOLERANCE).any()):
+                incremental = False  # the server answered more than asked: it ignored `q`
+            frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+        frame.attrs["unreadable"] = unreadable
+        frame.attrs["incremental"] = incremental
+        self.last_read_was_incremental = incremental
         return frame
+
+    def _read_items(self, since: datetime | None, progress: Progress | None) -> tuple[list[dict], bool]:
+        """(items, whether `q` was sent and accepted)."""
+        if since is None:
+            return self.lead_items(progress), False
+        try:
+            return self.lead_items(progress, q=updated_since_q(since)), True
+        except CRMRequestError:  # the server refuses `q` (e.g. 400 for an unknown parameter): read it all
+            return self.lead_items(progress), False
 
     def to_frame(self, items: list[dict], catalogue: pd.DataFrame) -> pd.DataFrame:
         wire = text_columns(items, [*_FIELDS, "phone", "email", "created_at", "updated_at", *_EXTRAS])

@@ -6,14 +6,23 @@ opens reuse the data, including leads created through the API since.
 
 Leads are kept in insertion order under a dense integer key `seq` (1, 2, 3, ... - leads are never
 deleted), so page `offset` is simply `seq > offset`, which stays fast at a million rows.
+
+Times are stored as the CRM writes them: CRM-local wall-clock text without an offset. A read filtered by
+"updated at or after an instant" (the ORDS `q` filter) compares real instants, not that text: each stored
+time is turned into UTC the way the app's client reads it (lib.crm.parsing.parse_times: in the autumn hour
+that occurs twice the first, summer-time occurrence; a spring time that never happened moves forward to the
+end of the gap; a value with an offset is taken as written), so the server and the client agree even across
+a DST change.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pandas as pd
 
 from lib.demo import data
 
@@ -22,7 +31,29 @@ DEFAULT_DB_NAME = "demo_crm.sqlite3"
 _FIELDS = data.LEAD_FIELDS
 _COLUMNS_SQL = ", ".join(f"{f} {'INTEGER' if f == 'is_subscriber' else 'TEXT'}" for f in _FIELDS)
 _SELECT = f"SELECT {', '.join(_FIELDS)} FROM leads"
+_UTC_TEXT = "%Y-%m-%dT%H:%M:%S"
 _INSERT = f"INSERT INTO leads (seq, {', '.join(_FIELDS)}) VALUES (?, {', '.join('?' * len(_FIELDS))})"
+
+
+def utc_text(value: object) -> str | None:
+    """A stored time as UTC text ``YYYY-MM-DDTHH:MM:SS`` (cut to the second); None if it is unreadable.
+
+    Without an offset it is CRM-local time, read as the client reads it: the first occurrence of an
+    ambiguous autumn time, a spring time inside the DST gap moved forward to the gap's end.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip())
+        if dt.tzinfo is None:
+            tz = data.CRM_TIMEZONE
+            aware = dt.replace(tzinfo=tz)  # fold=0: the first occurrence of an ambiguous time
+            if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != dt:  # inside a DST gap
+                aware = pd.Timestamp(dt).tz_localize(tz, nonexistent="shift_forward").to_pydatetime()
+            dt = aware
+        return dt.astimezone(UTC).strftime(_UTC_TEXT)
+    except (ValueError, OverflowError):  # not ISO 8601, or a year at the edge of the calendar
+        return None
 
 
 class DemoDB:
@@ -35,6 +66,7 @@ class DemoDB:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.create_function("utc_of", 1, utc_text, deterministic=True)
         with self._lock:
             self._ensure_seeded(size, None if end is None else data.to_local_naive(end), seed)
         self._statuses = [
@@ -109,14 +141,29 @@ class DemoDB:
         with self._lock:
             return self._conn.execute("SELECT count(*) FROM leads").fetchone()[0]
 
-    def leads_page(self, offset: int, limit: int) -> list[dict]:
-        """Up to `limit` leads after the first `offset`, in insertion order, as the CRM serves them."""
+    def leads_page(self, offset: int, limit: int, updated_since: datetime | None = None) -> list[dict]:
+        """Up to `limit` leads after the first `offset`, in insertion order, as the CRM serves them.
+
+        `updated_since` (timezone-aware) keeps only the leads whose `updated_at` is at or after that
+        instant, to the second (a lead updated in the same second counts); `offset` then counts those
+        leads, still in insertion order, so paging stays stable. A lead whose updated_at cannot be read is
+        left out of a filtered read.
+        """
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
+        if updated_since is None:
+            sql, args = f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (offset, limit)
+        else:
+            if updated_since.tzinfo is None:
+                raise ValueError("updated_since must be timezone-aware")
+            since = updated_since.astimezone(UTC)
+            # The text compare is only a cheap pre-filter (a time written two days earlier, in any offset,
+            # cannot be at or after `since`); utc_of() decides.
+            sql = f"{_SELECT} WHERE updated_at >= ? AND utc_of(updated_at) >= ? ORDER BY seq LIMIT ? OFFSET ?"
+            floor = "" if since.year < 2 else (since - timedelta(days=2)).date().isoformat()
+            args = (floor, since.strftime(_UTC_TEXT), limit, offset)
         with self._lock:
-            rows = self._conn.execute(
-                f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (offset, limit)
-            ).fetchall()
+            rows = self._conn.execute(sql, args).fetchall()
         out = []
         for row in rows:
             lead = dict(zip(_FIELDS, row, strict=True))

@@ -17,7 +17,7 @@ import json
 import secrets
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -260,8 +260,9 @@ class DemoCRM:
             )
         handler.send(status, headers, payload)
 
-    def url(self, path: str, **query: int) -> str:
+    def url(self, path: str, **query: int | str | None) -> str:
         """An absolute URL of an endpoint path on this server, prefix included."""
+        query = {k: v for k, v in query.items() if v is not None}
         return self.base_url + path + (f"?{urlencode(query)}" if query else "")
 
     def authorized(self, headers: Any) -> bool:
@@ -308,6 +309,12 @@ class DemoCRM:
         return json_response(200, {"items": self.db.statuses(), "first": {"$ref": self.url(STATUSES_PATH)}})
 
     def _get_leads(self, query: dict, body: bytes) -> Response:
+        """A page of leads. `q` (ORDS filter) may ask for `{"updated_at": {"$gte": {"$date": ISO}}}`; every
+        link of the answer (first, next, ...) carries the same `q`, so following them pages the filtered
+        list."""
+        raw_q = query["q"][-1] if query.get("q") else None
+        since = parse_q(raw_q) if raw_q is not None else None
+        q = raw_q if since is not None else None  # `q={}` filters nothing
         size = self.page_size
         if self.style == "links" and ("offset" in query or "limit" in query):
             limit = min(_int_param(query, "limit", size, minimum=1), size)
@@ -315,25 +322,26 @@ class DemoCRM:
         else:
             limit = size
             offset = _int_param(query, "page", 0) * size
-        items = self.db.leads_page(offset, limit + 1)  # one more tells whether there is a next page
+        items = self.db.leads_page(offset, limit + 1, since)  # one more tells whether there is a next page
         more = len(items) > limit
         items = items[:limit]
         if self.style == "ords":
             page = offset // size
-            payload: dict[str, Any] = {"items": items, "first": {"$ref": self.url(LEADS_PATH)}}
+            payload: dict[str, Any] = {"items": items, "first": {"$ref": self.url(LEADS_PATH, q=q)}}
             if more:
-                payload["next"] = {"$ref": self.url(LEADS_PATH, page=page + 1)}
+                payload["next"] = {"$ref": self.url(LEADS_PATH, page=page + 1, q=q)}
             return json_response(200, payload)
         links = [
-            {"rel": "self", "href": self.url(LEADS_PATH, offset=offset, limit=limit)},
-            {"rel": "first", "href": self.url(LEADS_PATH, offset=0, limit=limit)},
+            {"rel": "self", "href": self.url(LEADS_PATH, offset=offset, limit=limit, q=q)},
+            {"rel": "first", "href": self.url(LEADS_PATH, offset=0, limit=limit, q=q)},
         ]
         if offset > 0:
-            links.append(
-                {"rel": "prev", "href": self.url(LEADS_PATH, offset=max(0, offset - limit), limit=limit)}
-            )
+            prev = self.url(LEADS_PATH, offset=max(0, offset - limit), limit=limit, q=q)
+            links.append({"rel": "prev", "href": prev})
         if more:
-            links.append({"rel": "next", "href": self.url(LEADS_PATH, offset=offset + limit, limit=limit)})
+            links.append(
+                {"rel": "next", "href": self.url(LEADS_PATH, offset=offset + limit, limit=limit, q=q)}
+            )
         payload = {
             "items": items,
             "hasMore": more,
@@ -348,6 +356,55 @@ class DemoCRM:
         fields = validate_new_lead(body, self.db.statuses())
         lead_id, status = self.db.insert_lead(fields)
         return json_response(201, {"id": lead_id, "lead_status": status, "message": CREATED_MESSAGE})
+
+
+def parse_q(raw: str) -> datetime | None:
+    """The instant of an ORDS filter `q` (a JSON object), or _BadRequest (400) naming what is wrong.
+
+    Understood: `{}` (no filter, None) and `{"updated_at": {"$gte": {"$date": "<ISO 8601>"}}}`, the
+    `$date` wrapper optional (a plain ISO string). A time without an offset is UTC, as ORDS reads `$date`.
+    Any other field or operator is refused rather than silently ignored.
+    """
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise _BadRequest(
+            f"q must be a JSON object (ORDS filter), got {raw[:80]!r}", code="InvalidQuery"
+        ) from None
+    if not isinstance(obj, dict):
+        raise _BadRequest("q must be a JSON object (ORDS filter)", code="InvalidQuery")
+    unknown = sorted(k for k in obj if k != "updated_at")
+    if unknown:
+        raise _BadRequest(
+            f"Unsupported filter field(s) in q: {', '.join(unknown)}; only updated_at can be filtered",
+            code="InvalidQuery",
+            fields=unknown,
+        )
+    if "updated_at" not in obj:
+        return None
+    cond = obj["updated_at"]
+    if not isinstance(cond, dict) or list(cond) != ["$gte"]:
+        raise _BadRequest(
+            'q.updated_at must be {"$gte": {"$date": "<ISO 8601 time>"}}; no other operator is supported',
+            code="InvalidQuery",
+        )
+    value = cond["$gte"]
+    if isinstance(value, dict) and list(value) == ["$date"]:
+        value = value["$date"]
+    if not isinstance(value, str):
+        raise _BadRequest(
+            'q.updated_at.$gte must be {"$date": "<ISO 8601 time>"} or a string', code="InvalidQuery"
+        )
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _BadRequest(
+            f"q.updated_at.$gte is not an ISO 8601 time: {value[:40]!r}", code="InvalidQuery"
+        ) from None
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:
+        raise _BadRequest(f"q.updated_at.$gte is out of range: {value[:40]!r}", code="InvalidQuery") from None
 
 
 def _text(value: Any) -> str | None:
@@ -430,4 +487,4 @@ def ensure_running(data_dir: Path, size: int) -> tuple[str, str]:
         return crm.base_url, crm.token
 
 
-__all__ = ["DemoCRM", "ensure_running", "validate_new_lead"]
+__all__ = ["DemoCRM", "ensure_running", "parse_q", "validate_new_lead"]

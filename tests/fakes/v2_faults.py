@@ -8,6 +8,9 @@
         ...
         crm.requests  # [(method, path with query, time.monotonic()), ...] of every request received
 
+`ignore_q=True` makes it a v2 CRM without the ORDS `q` filter: it answers every lead whatever `q` asks, and
+its links do not carry `q` (a real server that does not know the parameter).
+
 Faults are matched by substring of the request target (path and query, e.g. "page=1"), oldest first; each
 answers `times` requests and is then used up. Every request is recorded, faulty or not.
 """
@@ -26,8 +29,9 @@ from tests.fakes.base import Fault, Faults
 class FaultyDemoCRM(DemoCRM):
     """DemoCRM with injectable faults and a log of the requests it received."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, ignore_q: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.ignore_q = ignore_q
         self.requests: list[tuple[str, str, float]] = []
         self.faults = Faults()
         self._fault_lock = threading.Lock()  # guards the request log
@@ -52,6 +56,16 @@ class FaultyDemoCRM(DemoCRM):
             body = body.encode("utf-8")
         fault = Fault(path_contains, status, dict(headers or {}), body, times, delay, truncate)
         self.faults.add(fault)
+
+    def _get_leads(self, query: dict, body: bytes):
+        if self.ignore_q:
+            query = {k: v for k, v in query.items() if k != "q"}
+        return super()._get_leads(query, body)
+
+    def lead_requests(self) -> list[str]:
+        """The targets (path and query) of the GET requests for lead pages, in order."""
+        with self._fault_lock:
+            return [t for m, t, _ in self.requests if m == "GET" and t.split("?")[0].endswith("/v2/leads")]
 
     def clear_faults(self) -> None:
         self.faults.clear()
