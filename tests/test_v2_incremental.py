@@ -242,3 +242,27 @@ def test_demo_refuses_a_malformed_or_unknown_q_with_400(tmp_path, q, says):
         assert says in body["message"]
     finally:
         crm.stop()
+
+
+def test_demo_db_filtered_pages_are_the_same_resumed_or_not(tmp_path):
+    # SIX updated at/after 08:30Z, in insertion order: leads 1, 3, 4, 5 (see SIX above)
+    crm = DemoCRM(tmp_path, size=0, page_size=2)
+    try:
+        crm.db.import_items(SIX)
+        since = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+
+        def page(offset: int, limit: int = 2) -> list[str]:
+            return [r["id"] for r in crm.db.leads_page(offset, limit, since)]
+
+        assert page(2) == [lid(4), lid(5)]  # asked cold (no page before it): counted from the start
+        assert page(0, 3) == [lid(1), lid(3), lid(4)]  # as the server asks: one more than a page
+        assert page(2) == [lid(4), lid(5)]  # now resumed after lead 3
+        assert page(1) == [lid(3), lid(4)]
+        assert page(4) == []
+        # a new lead updated 20 Nov 13:00 local (11:00Z) goes after the others; earlier pages do not move
+        crm.db.import_items([item(7, "2026-11-20T13:00:00")])
+        assert page(0) == [lid(1), lid(3)]
+        assert page(2) == [lid(4), lid(5)]
+        assert page(4) == [lid(7)]
+    finally:
+        crm.stop()

@@ -67,6 +67,7 @@ class DemoDB:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.create_function("utc_of", 1, utc_text, deterministic=True)
+        self._resume: dict[tuple[str, int], int] = {}  # (since, offset) of a filtered read -> seq to resume
         with self._lock:
             self._ensure_seeded(size, None if end is None else data.to_local_naive(end), seed)
         self._statuses = [
@@ -152,24 +153,42 @@ class DemoDB:
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
         if updated_since is None:
-            sql, args = f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (offset, limit)
+            with self._lock:
+                rows = self._conn.execute(
+                    f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (offset, limit)
+                ).fetchall()
         else:
-            if updated_since.tzinfo is None:
-                raise ValueError("updated_since must be timezone-aware")
-            since = updated_since.astimezone(UTC)
-            # The text compare is only a cheap pre-filter (a time written two days earlier, in any offset,
-            # cannot be at or after `since`); utc_of() decides.
-            sql = f"{_SELECT} WHERE updated_at >= ? AND utc_of(updated_at) >= ? ORDER BY seq LIMIT ? OFFSET ?"
-            floor = "" if since.year < 2 else (since - timedelta(days=2)).date().isoformat()
-            args = (floor, since.strftime(_UTC_TEXT), limit, offset)
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
+            rows = self._filtered_page(offset, limit, updated_since)
         out = []
         for row in rows:
             lead = dict(zip(_FIELDS, row, strict=True))
             lead["is_subscriber"] = bool(lead["is_subscriber"])
             out.append(lead)
         return out
+
+    def _filtered_page(self, offset: int, limit: int, updated_since: datetime) -> list[tuple]:
+        if updated_since.tzinfo is None:
+            raise ValueError("updated_since must be timezone-aware")
+        since = updated_since.astimezone(UTC)
+        since_text = since.strftime(_UTC_TEXT)
+        # The text compare is only a cheap pre-filter (a time written two days earlier, in any offset, cannot
+        # be at or after `since`); utc_of() decides.
+        floor = "" if since.year < 2 else (since - timedelta(days=2)).date().isoformat()
+        sql = (
+            f"SELECT seq, {', '.join(_FIELDS)} FROM leads WHERE seq > ? AND updated_at >= ?"
+            " AND utc_of(updated_at) >= ? ORDER BY seq LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            # Where the previous page stopped: leads are never changed or deleted, only appended, so the
+            # n-th lead matching a filter stays the n-th; resuming there spares rescanning `offset` leads.
+            after = self._resume.get((since_text, offset))
+            skip = offset if after is None and offset else 0
+            rows = self._conn.execute(sql, (after or 0, floor, since_text, limit, skip)).fetchall()
+            for back, row in enumerate(reversed(rows[-2:])):  # the next page starts after one of these
+                self._resume[(since_text, offset + len(rows) - back)] = row[0]
+            while len(self._resume) > 512:
+                self._resume.pop(next(iter(self._resume)))
+        return [row[1:] for row in rows]
 
     # ------------------------------------------------------------------------------------------ writes
     def _last_seq(self) -> int:
