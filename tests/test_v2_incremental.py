@@ -266,3 +266,25 @@ def test_demo_db_filtered_pages_are_the_same_resumed_or_not(tmp_path):
         assert page(4) == [lid(7)]
     finally:
         crm.stop()
+
+
+def test_ignored_q_is_told_by_a_lead_more_than_a_second_too_old(tmp_path):
+    # since 09:00:00Z; a server ignoring q sends everything. 08:59:59Z (local 10:59:59) is within the one
+    # second of tolerance, so an answer holding only it and newer leads still counts as filtered;
+    # 08:59:58Z (local 10:59:58) is not.
+    since = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    close = [item(1, "2026-11-20T10:59:59"), item(2, "2026-11-20T11:00:10")]
+    crm = start(tmp_path / "close", close, ignore_q=True)
+    try:
+        leads = v2(crm).leads(since=since)
+        assert leads["lead_id"].tolist() == [lid(2)]  # 09:00:10Z; 08:59:59Z is still left out here
+        assert leads.attrs["incremental"] is True
+    finally:
+        crm.stop()
+    crm = start(tmp_path / "far", [*close, item(3, "2026-11-20T10:59:58")], ignore_q=True)
+    try:
+        leads = v2(crm).leads(since=since)
+        assert leads["lead_id"].tolist() == [lid(2)]
+        assert leads.attrs["incremental"] is False
+    finally:
+        crm.stop()
