@@ -13,6 +13,30 @@ s = ui.settings()
 gate.require(s, "pages/users.py")
 store = ui.store(s)
 
+
+def accounts_table(frame: pd.DataFrame, name: str, key: str, key_label: str) -> None:
+    """Accounts (built-in or single sign-on) with their role's label and times in the display zone."""
+    when = {
+        c: pd.to_datetime(frame[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
+        for c in ("created_at", "updated_at")
+    }
+    ui.table(
+        frame.assign(role=frame["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **when),
+        name,
+        column_config={
+            key: st.column_config.TextColumn(key_label),
+            "role": st.column_config.TextColumn("Role"),
+            "disabled": st.column_config.CheckboxColumn("Disabled"),
+            "created_at": st.column_config.DatetimeColumn(
+                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+            "updated_at": st.column_config.DatetimeColumn(
+                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
+            ),
+        },
+    )
+
+
 st.title("Users")
 if note := st.session_state.pop("users_note", None):
     st.success(escape_markdown(note))  # it may quote a name or e-mail an admin typed
@@ -27,25 +51,7 @@ if users.empty:
         "No users yet. Add the first admin below, or from a terminal: `python -m lib.users add NAME --role admin`"
     )
 else:
-    when = {
-        c: pd.to_datetime(users[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
-        for c in ("created_at", "updated_at")
-    }
-    ui.table(
-        users.assign(role=users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **when),
-        "users",
-        column_config={
-            "name": st.column_config.TextColumn("User"),
-            "role": st.column_config.TextColumn("Role"),
-            "disabled": st.column_config.CheckboxColumn("Disabled"),
-            "created_at": st.column_config.DatetimeColumn(
-                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
-            ),
-            "updated_at": st.column_config.DatetimeColumn(
-                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
-            ),
-        },
-    )
+    accounts_table(users, "users", "name", "User")
 
 
 def role_label(role: str) -> str:
@@ -148,27 +154,7 @@ sso_users = store.sso_users()
 if sso_users.empty:
     st.info("No single sign-on e-mails yet.")
 else:
-    sso_when = {
-        c: pd.to_datetime(sso_users[c], utc=True, format="ISO8601").dt.tz_convert(s.timezone)
-        for c in ("created_at", "updated_at")
-    }
-    ui.table(
-        sso_users.assign(
-            role=sso_users["role"].map(lambda r: auth.ROLE_LABELS.get(r, r)).astype("string"), **sso_when
-        ),
-        "sso_users",
-        column_config={
-            "email": st.column_config.TextColumn("E-mail"),
-            "role": st.column_config.TextColumn("Role"),
-            "disabled": st.column_config.CheckboxColumn("Disabled"),
-            "created_at": st.column_config.DatetimeColumn(
-                f"Created ({s.timezone})", format="YYYY-MM-DD HH:mm"
-            ),
-            "updated_at": st.column_config.DatetimeColumn(
-                f"Changed ({s.timezone})", format="YYYY-MM-DD HH:mm"
-            ),
-        },
-    )
+    accounts_table(sso_users, "sso_users", "email", "E-mail")
 
 sso_add_tab, sso_change_tab = st.tabs(["Add e-mail", "Change / remove e-mail"])
 with sso_add_tab, st.form("sso_add", clear_on_submit=True):

@@ -89,13 +89,10 @@ def _load(key: tuple, _src: Source) -> LoadedData:
 
 def load_data(s: Settings) -> LoadedData:
     """Statuses and leads, cached for CACHE_TTL_SECONDS; a CRM error is shown on the page, which stops."""
-    src = source(s)
-    try:
-        return _load(_settings_key(s), src)
-    except LeadsError as exc:
-        show_error(exc)
+    data = load_data_or_error(s)
+    if data is None:
         st.stop()
-        raise
+    return data
 
 
 def load_data_or_error(s: Settings) -> LoadedData | None:
