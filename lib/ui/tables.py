@@ -166,7 +166,12 @@ def stale_table(stale: pd.DataFrame, settings: Settings, name: str) -> pd.DataFr
     if "owner" in stale.columns:
         stale = stale.assign(owner=stale["owner"].astype("string").fillna(UNASSIGNED))
     return leads_table(
-        stale, settings.timezone, name, columns=STALE_TABLE_COLUMNS, lead_url=lead_url_template(settings)
+        stale,
+        settings.timezone,
+        name,
+        columns=STALE_TABLE_COLUMNS,
+        lead_url=lead_url_template(settings),
+        region=settings.phone_region,  # the settings are at hand: no second read of them (and of the gate)
     )
 
 
