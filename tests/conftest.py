@@ -126,3 +126,6 @@ def fresh_streamlit_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+from tests.pgcluster import pg_cluster, pg_url, store_url  # noqa: E402,F401  (fixtures for every test file)
