@@ -81,6 +81,10 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "own_leads_only": ("LEADS_OWN_LEADS_ONLY", False),
     "sso_default_role": ("LEADS_SSO_DEFAULT_ROLE", ""),
     "sso_label": ("LEADS_SSO_LABEL", "single sign-on"),
+    # the lead store and its sync (lib.db, lib.sync)
+    "store_url": ("LEADS_STORE_URL", None),
+    "sync_interval": ("LEADS_SYNC_INTERVAL", "5m"),
+    "full_sync_at": ("LEADS_FULL_SYNC_AT", "03:00"),
 }
 _TRUE = ("true", "1", "yes", "on")
 SSO_ROLES = ("admin", "manager", "marketing", "front_desk")  # lib.auth.USER_ROLES (which imports this module)
@@ -111,10 +115,24 @@ class Settings:
     # provider's name on the sign-in button ("Sign in with {sso_label}")
     sso_default_role: str = ""
     sso_label: str = "single sign-on"
+    # the store: None = SQLite in data_dir (lib.db.sqlite_url); a postgresql:// URL holds a password, so it
+    # is never in the repr. The background sync runs every sync_interval seconds (0 = no background sync in
+    # the app: an outside `python -m lib.sync --every ...` does it); a full sync, which also finds deleted
+    # leads, runs at the first sync after full_sync_at (HH:MM in the display zone) each day.
+    store_url_setting: str | None = field(default=None, repr=False)
+    sync_interval: float = 300.0
+    full_sync_at: str = "03:00"
 
     @property
     def is_demo(self) -> bool:
         return self.source == "demo"
+
+    @property
+    def store_url(self) -> str:
+        """The store's URL: LEADS_STORE_URL, or the SQLite file dashboard.sqlite3 in LEADS_DATA_DIR."""
+        from lib.db import sqlite_url
+
+        return self.store_url_setting or sqlite_url(self.data_dir)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -276,6 +294,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         )
         sso_role = ""
     sso_label = " ".join(str(raw["sso_label"] or "").split()) or "single sign-on"
+    store_url, sync_interval, full_sync_at = _store_settings(raw, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -296,7 +315,52 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         own_leads_only=own_only,
         sso_default_role=sso_role,
         sso_label=sso_label,
+        store_url_setting=store_url,
+        sync_interval=sync_interval,
+        full_sync_at=full_sync_at,
     )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hours?)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600}
+
+
+def parse_duration(text: object) -> float:
+    """Seconds in "300", "45s", "5m", "5 min", "1h"; "off" or "0" is 0. ValueError otherwise."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    if str(text).strip().lower() in ("off", "never", "false", "no"):
+        return 0.0
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower()]
+
+
+def _store_settings(raw: dict, problems: list[str]) -> tuple[str | None, float, str]:
+    """LEADS_STORE_URL, LEADS_SYNC_INTERVAL and LEADS_FULL_SYNC_AT, checked (problems appended)."""
+    from lib.db import check_url
+
+    url = str(raw["store_url"]).strip() if raw["store_url"] else None
+    if url and (problem := check_url(url)):
+        problems.append(problem)
+    elif url and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        interval = parse_duration(raw["sync_interval"])
+        if interval and not 10 <= interval <= 24 * 3600:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            "LEADS_SYNC_INTERVAL must be a duration from 10s to 24h such as 5m, or off "
+            f"(got {raw['sync_interval']!r})"
+        )
+        interval = 300.0
+    at = str(raw["full_sync_at"] or "03:00").strip()
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", at):
+        problems.append(f"LEADS_FULL_SYNC_AT must be a time of day such as 03:00 (got {at!r})")
+        at = "03:00"
+    return url, interval, at.zfill(5)
 
 
 def _sign_in_settings(raw: dict, problems: list[str]) -> tuple[str, float, bool]:
