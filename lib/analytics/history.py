@@ -82,7 +82,7 @@ def working_day_deadline(created: pd.Series, tz: str) -> pd.Series:
     (handled any time on Sunday is in time). A clock time that does not exist on the due day (the spring
     DST gap) moves forward; one that happens twice (the autumn change) is the later of the two."""
     local = _utc(created).dt.tz_convert(tz).dt.tz_localize(None)
-    weekday = local.dt.weekday
+    weekday = local.dt.day_of_week
     midnight = local.dt.normalize()
     due = local + pd.Timedelta(days=1)
     due = due.mask(weekday == _THURSDAY, local + pd.Timedelta(days=3))
@@ -167,9 +167,10 @@ def speed_to_lead(
     born = created[eligible]
     first = _first_changes(history, now)
     ids = sub["lead_id"].astype("string")
-    first_at = _utc(ids.map(first["first_at"]))
+    mine = first.reindex(pd.Index(ids))  # per eligible lead, in its order: its first change or NA
+    first_at = _utc(pd.Series(mine["first_at"].to_numpy(), index=sub.index))
     handled = first_at.notna().to_numpy()
-    entry = _entry_statuses(ids.map(first["first_from"]), statuses)
+    entry = _entry_statuses(mine["first_from"], statuses)
     unseen = ~handled & ~sub["status_id"].astype("string").isin(entry).fillna(False).to_numpy(dtype=bool)
     minutes = ((first_at - born) / _MINUTE).clip(lower=0).to_numpy(dtype=float)
     deadline = working_day_deadline(born, tz)
