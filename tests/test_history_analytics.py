@@ -250,6 +250,7 @@ def test_time_in_stage_counts_observed_stays_and_keeps_unfinished_ones_apart():
         ("D", "n", "i", "2026-11-23 09:00", None),
         ("D", "c", "w", "2026-11-23 12:00", None),  # D left "interested" unseen: that stay has no end
         ("E", "n", "c", "2026-11-23 14:30", None),  # seen after now: ignored
+        ("B", "l", "l", "2026-11-23 13:30", None),  # from = to: no change, B's stay in "lost" goes on
     )
     out = analytics.time_in_stage(h, STATUSES, now=NOW)
     assert out["status_id"].tolist() == ["c", "i", "w", "l"]  # catalogue order
@@ -274,6 +275,7 @@ def test_status_flow_counts_changes_in_the_period_by_when_they_happened():
         ("D", "n", "c", "2026-11-23 10:05", "2026-11-23 10:00"),
         ("E", "n", "i", "2026-11-23 11:05", "2026-11-23 11:00"),
         ("F", "zz", "c", "2026-11-23 12:05", "2026-11-23 12:00"),  # a status no longer in the catalogue
+        ("G", "n", "n", "2026-11-23 12:05", "2026-11-23 12:00"),  # from = to: no change, not counted
         ("C", "c", "w", "2026-11-24 00:00", None),  # the end is not in the period
     )
     out = analytics.status_flow(h, STATUSES, start=at("2026-11-23 00:00"), end=at("2026-11-24 00:00"))

@@ -52,9 +52,16 @@ def change_time(history: pd.DataFrame) -> pd.Series:
     return seen if crm is None else crm.fillna(seen).rename(None)
 
 
+def _is_change(history: pd.DataFrame) -> pd.Series:
+    """False for a row whose status did not change (from = to, e.g. written twice): it is no change."""
+    same = history["from_status_id"].astype("string") == history["to_status_id"].astype("string")
+    return ~same.fillna(False).astype(bool)
+
+
 def _ordered(history: pd.DataFrame, now) -> pd.DataFrame:
-    """The rows observed by `now` with ``lead_id``/status ids as strings and ``at`` (change_time), in the
-    order the sync saw them per lead (``observed_at``, then the store's row order)."""
+    """The changes observed by `now` (rows with from = to dropped) with ``lead_id``/status ids as strings
+    and ``at`` (change_time), in the order the sync saw them per lead (``observed_at``, then the store's
+    row order)."""
     h = pd.DataFrame(
         {
             "lead_id": history["lead_id"].astype("string"),
@@ -65,6 +72,7 @@ def _ordered(history: pd.DataFrame, now) -> pd.DataFrame:
             "row": np.arange(len(history)),
         }
     )
+    h = h[_is_change(h)]
     if now is not None:
         h = h[h["observed_at"] <= _instant(now)]
     return h.sort_values(["lead_id", "observed_at", "row"], kind="stable").reset_index(drop=True)
@@ -285,12 +293,13 @@ def status_flow(
     history: pd.DataFrame, statuses: pd.DataFrame, *, start: datetime | None, end: datetime | None
 ) -> pd.DataFrame:
     """How many changes went from each status to each other one in the period: ``change_time`` in
-    [`start`, `end`) (instants; a naive one is read as UTC; None leaves that side open).
+    [`start`, `end`) (instants; a naive one is read as UTC; None leaves that side open). A row whose
+    from and to are the same status is no change and is not counted (here or in the other functions).
 
     Returns ``from_status_id, from_status, to_status_id, to_status, changes`` (names from the catalogue,
     ``(unknown status)`` when not in it), most changes first, ties in catalogue order of from, then to."""
     at = change_time(history)
-    keep = at.notna()
+    keep = at.notna() & _is_change(history)
     if (lo := _instant(start)) is not None:
         keep &= at >= lo
     if (hi := _instant(end)) is not None:
