@@ -42,6 +42,11 @@ st.write(
     f"History starts at the first sync on {first_sync:%d %b %Y, %H:%M} ({tz}); leads created earlier have no "
     "speed-to-lead figures."
 )
+if history.empty:
+    st.info(
+        "No status change has been seen since the first sync for the leads these filters select: leads not "
+        "handled yet count as such below, and time in stage and the status flow fill in as changes come."
+    )
 
 # -- speed to lead -----------------------------------------------------------------------------------------
 st.subheader("Speed to lead")
