@@ -303,3 +303,19 @@ def test_status_flow_of_an_empty_history_is_an_empty_table():
 )  # fmt: skip
 def test_readable_minutes(minutes, text):
     assert analytics.readable_minutes(minutes) == text
+
+
+def test_the_one_hour_rule_at_its_edges():
+    lf = leads(
+        ("A", "c", "2026-11-23 12:00", "Dana", "fb"),  # handled exactly 60 min later: in time
+        ("B", "c", "2026-11-23 12:00", "Dana", "fb"),  # 61 min: late
+        ("C", "n", "2026-11-23 13:00", "Dana", "fb"),  # exactly 1 h old at 14:00, untouched: judged, failed
+        ("D", "n", "2026-11-23 13:01", "Dana", "fb"),  # 59 min old: not judged yet
+    )
+    h = history(
+        ("A", "n", "c", "2026-11-23 13:05", "2026-11-23 13:00"),
+        ("B", "n", "c", "2026-11-23 13:05", "2026-11-23 13:01"),
+    )
+    row = analytics.speed_to_lead(lf, h, STATUSES, since=SINCE, now=NOW, tz=TZ).iloc[0]
+    # judged A (in time), B (late), C (failed) -> 1 of 3
+    assert (row["judged_1h"], row["within_1h"]) == (3, pytest.approx(1 / 3))
