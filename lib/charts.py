@@ -675,3 +675,112 @@ def cost_per_lead_chart(
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(rangemode="tozero")
     return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Status history
+# --------------------------------------------------------------------------------------------------
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """A "#RRGGBB" colour as "rgba(r, g, b, alpha)" (Sankey links are the source's colour, see-through)."""
+    r, g, b = (int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def status_flow_sankey(
+    flow: pd.DataFrame,
+    colors: Mapping[str, str] | None = None,
+    title: str | None = None,
+    period_label: str | None = None,
+) -> go.Figure:
+    """A Sankey of the status changes from ``analytics.status_flow`` (``from_status_id, from_status,
+    to_status_id, to_status, changes``): the statuses left on the left, the statuses entered on the right
+    (a status can be on both sides; going back and forth reads as two bands, not a loop), each band as wide
+    as its number of changes. Nodes have their status colour (``colors`` from ``status_colors``, by id;
+    unknown statuses grey), bands their source's colour. Status names are CRM text: shown literally (Hebrew
+    and emoji as they are, ``<``/``&`` escaped for Plotly)."""
+    colors = colors or {}
+    lefts = list(dict.fromkeys(zip(flow["from_status_id"], flow["from_status"], strict=True)))
+    rights = list(dict.fromkeys(zip(flow["to_status_id"], flow["to_status"], strict=True)))
+    nodes = lefts + rights
+
+    def color(sid) -> str:
+        return colors.get(str(sid), UNKNOWN_COLOR) if isinstance(sid, str) else UNKNOWN_COLOR
+
+    left_at = {key: i for i, key in enumerate(lefts)}
+    right_at = {key: len(lefts) + i for i, key in enumerate(rights)}
+    source = [left_at[k] for k in zip(flow["from_status_id"], flow["from_status"], strict=True)]
+    target = [right_at[k] for k in zip(flow["to_status_id"], flow["to_status"], strict=True)]
+    names = _safe([str(name) for _, name in nodes])
+    weights = flow["changes"].to_numpy(dtype=float)
+    node_total = (
+        np.bincount(source, weights, minlength=len(nodes))
+        + np.bincount(target, weights, minlength=len(nodes))
+    ).astype(int)
+    side = ["left"] * len(lefts) + ["entered"] * len(rights)
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={
+                "label": names,
+                "color": [color(sid) for sid, _ in nodes],
+                "pad": 14,
+                "thickness": 16,
+                "customdata": [
+                    f"{n:,} change{'' if n == 1 else 's'} {'out of' if s == 'left' else 'into'} this status"
+                    for n, s in zip(node_total, side, strict=True)
+                ],
+                "hovertemplate": "%{label}<br>%{customdata}<extra></extra>",
+            },
+            link={
+                "source": source,
+                "target": target,
+                "value": flow["changes"].astype(int).tolist(),
+                "color": [_rgba(color(sid), 0.45) for sid in flow["from_status_id"]],
+                "customdata": [f"{names[s]} → {names[t]}" for s, t in zip(source, target, strict=True)],
+                "hovertemplate": "%{customdata}<br>%{value:,} changes<extra></extra>",
+            },
+        )
+    )
+    _layout(fig, _title(title, "Status changes: from (left) → to (right)", period_label), None, None)
+    return fig
+
+
+def speed_to_lead_chart(
+    speed: pd.DataFrame, by: str, title: str | None = None, period_label: str | None = None, top: int = 20
+) -> go.Figure:
+    """Horizontal bars per group from ``analytics.speed_to_lead(..., by=by)``: the share handled within
+    1 hour and within 1 working day side by side (of the leads old enough to be judged, which the hover
+    gives), the groups in the frame's order from the top (the ``top`` first). Group names are literal."""
+    part = speed.head(top)
+    groups = part[by].astype(str).tolist()  # escaped for Plotly by _layout
+    fig = go.Figure()
+    for share, judged, label, color in (
+        ("within_1h", "judged_1h", "Within 1 hour", "#4C78A8"),
+        ("within_1_working_day", "judged_1_working_day", "Within 1 working day", "#72B7B2"),
+    ):
+        values = part[share].to_numpy(dtype=float)
+        fig.add_trace(
+            go.Bar(
+                y=groups,
+                x=values,
+                orientation="h",
+                name=label,
+                marker_color=color,
+                text=[_pct(v) if not np.isnan(v) else "" for v in values],
+                textposition="auto",
+                customdata=part[judged].to_numpy(dtype=float),
+                hovertemplate=(
+                    f"%{{y}}<br>{label}: %{{x:.1%}} of %{{customdata:,.0f}} leads judged<extra></extra>"
+                ),
+            )
+        )
+    axis = dim_label(by)
+    default = f"Leads handled in time by {axis.lower() if by == 'owner' else axis}"
+    _layout(
+        fig, _title(title, default, period_label), "Share of leads old enough to judge", axis, barmode="group"
+    )
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.05])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig

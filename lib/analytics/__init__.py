@@ -13,8 +13,8 @@ Conventions shared by every function:
 - Missing or empty UTM values read ``(none)``; a missing owner reads ``(unassigned)``.
 
 The package holds one module per concern (periods, kpis, timeseries, utm, channels, statuses, funnel,
-breakdowns, cohorts, filters, search, roi, goals); this module re-exports their public functions, so
-callers write ``from lib import analytics`` and ``analytics.funnel(...)``.
+breakdowns, cohorts, filters, search, roi, goals, history); this module re-exports their public functions,
+so callers write ``from lib import analytics`` and ``analytics.funnel(...)``.
 """
 
 from lib.analytics._base import (
@@ -71,6 +71,16 @@ from lib.analytics.goals import (
     month_bounds,
     month_key,
     share_of_month_gone,
+)
+from lib.analytics.history import (
+    HISTORY_COLUMNS,
+    SMALL_GROUP,
+    change_time,
+    readable_minutes,
+    speed_to_lead,
+    status_flow,
+    time_in_stage,
+    working_day_deadline,
 )
 from lib.analytics.kpis import (
     period_kpis,
@@ -131,6 +141,7 @@ __all__ = [
     "EMAIL_MEDIA",
     "FREQS",
     "GOAL_METRICS",
+    "HISTORY_COLUMNS",
     "MISSING_UTM_VALUES",
     "NONE",
     "NOT_A_GROUP",
@@ -139,6 +150,7 @@ __all__ = [
     "REFERRAL_MEDIA",
     "ROI_METRICS",
     "SEARCH_SOURCES",
+    "SMALL_GROUP",
     "SOCIAL_MEDIA",
     "SOCIAL_SOURCES",
     "SOURCE_CATEGORIES",
@@ -146,6 +158,7 @@ __all__ = [
     "UNASSIGNED",
     "UNKNOWN_STATUS",
     "LeadFilter",
+    "change_time",
     "channel",
     "channel_of",
     "clean_goals",
@@ -174,19 +187,24 @@ __all__ = [
     "period_kpis",
     "preset_range",
     "previous_start",
+    "readable_minutes",
     "referrer_host",
     "roi_breakdown",
     "search_leads",
     "share_of_month_gone",
     "source_category",
+    "speed_to_lead",
     "spend_in_period",
     "spend_over_time",
     "stale_by_owner",
     "stale_leads",
     "status_breakdown",
     "status_by_owner",
+    "status_flow",
+    "time_in_stage",
     "unmatched_spend",
     "utm_breakdown",
     "utm_quality",
     "wilson_interval",
+    "working_day_deadline",
 ]
