@@ -246,7 +246,8 @@ class V2Source:
         A lead met on more than one page (it moved while the CRM was paged) is yielded once, its first
         copy: the later copies are dropped (a set of the ids seen is kept for the read). Frames may be
         empty when `since` or that de-duplication leaves nothing of a page. The status catalogue (for the
-        `status` names) is fetched once, after the first page arrives."""
+        `status` names) is fetched once, after the first page arrives (at the end when no page held a
+        lead)."""
         return self._frames(since, progress, first_only=True)
 
     def _frames(
@@ -272,6 +273,8 @@ class V2Source:
             frame.attrs["unreadable"] = unreadable
             frame.attrs["incremental"] = bool(self.last_read_was_incremental)
             yield frame
+        if catalogue is None:  # no lead at all: the catalogue is still read, so an empty CRM is checked alike
+            self.statuses()
 
     def _raw_pages(
         self, since: datetime | None, progress: Progress | None
