@@ -356,7 +356,9 @@ class KommoSource:
         """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
         pipelines = self._pipelines()
         users = self.users()
-        floor = None if since is None else pd.Timestamp(since).tz_convert("UTC").floor("s")
+        floor = (
+            None if since is None else pd.Timestamp(int(pd.Timestamp(since).timestamp()), unit="s", tz="UTC")
+        )
         seen: set[str] = set()
         requests = {"n": 0}
         group: list[dict] = []
