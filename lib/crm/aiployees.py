@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ import httpx
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
-from lib.crm.base import CreatedLead, Progress
+from lib.crm.base import CreatedLead, Progress, first_copies, join_pages
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times
 from lib.errors import CRMResponseError, NotSupportedError
@@ -205,58 +205,94 @@ class AiployeesSource:
             )
         return last
 
-    def lead_items(self, progress: Progress | None = None) -> list[dict]:
-        """Every lead item, pages in order, de-duplicated by id (the last copy wins, at the first place).
+    def _item_pages(self, progress: Progress | None = None) -> Iterator[tuple[list[dict], list[dict]]]:
+        """(items, first copies) of every page, in page order; the first copies are the items whose id was
+        not met before. `progress(pages, distinct leads)` is called from the calling thread, page by page.
 
-        Page 1 is read first for `last_page`; pages 2..last_page then go MAX_WORKERS at a time. `progress`
-        is called from this (the calling) thread only, as pages arrive. An empty page means the list
-        shrank while syncing: the pages after it are dropped. Any page's error stops the rest and is
-        raised."""
+        Page 1 is read first for `last_page`; the pages after it are fetched MAX_WORKERS at a time ahead of
+        the one being handed on (a window, so memory holds at most MAX_WORKERS + 1 pages). An empty page
+        means the list shrank while syncing: the pages after it are dropped. Any page's error stops the
+        rest and is raised; closing the generator early cancels the pages not yet sent."""
+        seen: set[str] = set()
+
+        def split(data: list) -> tuple[list[dict], list[dict]]:
+            items = [i for i in data if isinstance(i, dict) and _text(i.get("id")) is not None]
+            return items, first_copies(items, [_text(i.get("id")) for i in items], seen)
+
         first = self._page(1)
-        pages: dict[int, list] = {1: first["data"]}
-        seen = {_text(i.get("id")) for i in first["data"] if isinstance(i, dict)}
+        page_one = split(first["data"])
         if progress:
-            progress(1, len(seen - {None}))
-        last = self._last_page(first) if first["data"] else 1
-        if last > 1:
-            pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="aiployees-page")
-            try:
-                futures: dict[Future, int] = {pool.submit(self._page, n): n for n in range(2, last + 1)}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        if future.cancelled():
-                            continue
-                        data = future.result()["data"]  # raises the page's error
-                        n = futures[future]
-                        pages[n] = data
-                        seen.update(_text(i.get("id")) for i in data if isinstance(i, dict))
-                        if not data:  # the list ends here: later pages are not needed
-                            for later in pending:
-                                if futures[later] > n:
-                                    later.cancel()
-                    if progress:
-                        progress(len(pages), len(seen - {None}))
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+            progress(1, len(seen))
+        if not first["data"]:
+            return
+        last = self._last_page(first)
+        if last == 1:
+            yield page_one
+            return
+        pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="aiployees-page")
+        futures: dict[int, Future] = {}
+        try:
+
+            def send_up_to(page: int) -> None:
+                for n in range(max(futures, default=1) + 1, min(page, last) + 1):
+                    futures[n] = pool.submit(self._page, n)
+
+            send_up_to(1 + self.max_workers)  # pages 2.. go out while page 1 is handed on
+            yield page_one
+            for n in range(2, last + 1):
+                send_up_to(n + self.max_workers - 1)
+                data = futures.pop(n).result()["data"]  # raises the page's error
+                page = split(data)
+                if progress:
+                    progress(n, len(seen))
+                if not data:  # the list ends here: later pages are not needed
+                    return
+                yield page
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def lead_items(self, progress: Progress | None = None) -> list[dict]:
+        """Every lead item, pages in order, de-duplicated by id (the last copy wins, at the first place)."""
         by_id: dict[str, dict] = {}
-        for n in range(1, last + 1):
-            if not pages.get(n):  # an empty page, or one cancelled after it
-                break
-            for item in pages[n]:
-                lead_id = _text(item.get("id")) if isinstance(item, dict) else None
-                if lead_id is not None:
-                    by_id[lead_id] = item
+        for items, _ in self._item_pages(progress):
+            for item in items:
+                by_id[_text(item.get("id"))] = item
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
-        """Canonical leads (lib.schema) plus `campaign`, `campaign_id` and `secondary_contacts`. `since`
-        keeps leads updated at or after it, filtered here (the API's date filters are on creation only)."""
-        frame = self.to_frame(self.lead_items(progress))
-        if since is not None:
-            frame = frame[frame["updated_at"] >= pd.Timestamp(since).tz_convert("UTC")].reset_index(drop=True)
+        """Canonical leads (lib.schema) plus `campaign`, `campaign_id` and `secondary_contacts`: every frame
+        of `lead_pages` in one, a lead met on more than one page kept once (its last copy, at the place of
+        its first). `attrs["incremental"]` is False (aiployees is always read in full)."""
+        frame = join_pages(self._frames(since, progress, first_only=False), self.to_frame([]))
+        frame.attrs["incremental"] = False
         return frame
+
+    def lead_pages(
+        self, since: datetime | None = None, progress: Progress | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Canonical lead frames (as `leads()`), one per page of PER_PAGE leads, in page order, read with
+        a window of MAX_WORKERS pages fetched ahead (see _item_pages).
+
+        `since` keeps leads updated at or after it (rounded down to the second), filtered here: the API's
+        only date filters (`date_from`/`date_to`) are on creation, and a lead created long ago may have been
+        updated since. So every read is a full read: `attrs["incremental"]` is False. `attrs["unreadable"]`
+        counts the frame's unreadable values. A lead met on more than one page (the list shifted while it
+        was paged) is yielded once, its first copy: later copies are dropped."""
+        return self._frames(since, progress, first_only=True)
+
+    def _frames(
+        self, since: datetime | None, progress: Progress | None, *, first_only: bool
+    ) -> Iterator[pd.DataFrame]:
+        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
+        floor = None if since is None else pd.Timestamp(since).tz_convert("UTC").floor("s")
+        for items, fresh in self._item_pages(progress):
+            frame = self.to_frame(fresh if first_only else items)
+            if floor is not None:
+                unreadable = frame.attrs.get("unreadable", {})
+                frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+                frame.attrs["unreadable"] = unreadable
+            frame.attrs["incremental"] = False
+            yield frame
 
     def to_frame(self, items: list[dict]) -> pd.DataFrame:
         """Lead items → the canonical frame; values that cannot be read are NA and counted in

@@ -159,6 +159,8 @@ class HttpClient:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self.rate_limiter = rate_limiter
+        self.requests = 0  # HTTP requests sent (every attempt, retries included), see _send
+        self._count_lock = threading.Lock()
         if not _sendable(token or ""):
             # httpx would raise UnicodeEncodeError with "Bearer <token>" in its args: never let it
             raise CRMAuthError(
@@ -256,6 +258,8 @@ class HttpClient:
     def _send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
         url = self.url(path)
         where = urlsplit(url).path or "/"
+        with self._count_lock:  # a connector may send from several threads (aiployees' pages)
+            self.requests += 1
         try:
             response = self._client.request(method, url, **kwargs)
         except httpx.ConnectError as exc:

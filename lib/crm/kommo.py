@@ -23,7 +23,7 @@ import httpx
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
-from lib.crm.base import CreatedLead, Progress
+from lib.crm.base import CreatedLead, Progress, first_copies, join_pages
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_unix_times, text_column
 from lib.errors import CRMAuthError, CRMRequestError, CRMResponseError
@@ -36,6 +36,7 @@ CONTACTS_PATH = "/api/v4/contacts"
 COMPLEX_PATH = "/api/v4/leads/complex"
 PAGE_LIMIT = 250  # Kommo's maximum page size
 LEADS_WITH = "contacts,source_id,loss_reason"
+GROUP_LEADS = 2000  # leads per lead_pages frame: 8 pages of 250, their contacts in up to 20 full batches
 CONTACTS_BATCH = 100  # contact ids per GET /contacts (about 3 KB of URL: well under servers' 8 KB)
 MAX_PAGES = 20_000  # a guard against a server that never stops sending `next`
 # Kommo's documented limit is 7 requests per second; the window's extra 50 ms is a margin for the server's
@@ -179,6 +180,7 @@ class KommoSource:
         self.phone_region = phone_region
         self.max_pages = max_pages
         self.page_limit = PAGE_LIMIT
+        self.group_leads = GROUP_LEADS
 
     def __repr__(self) -> str:
         return f"KommoSource({self.http.base_url!r})"
@@ -306,13 +308,16 @@ class KommoSource:
 
     # -- leads ----------------------------------------------------------------------------------------
 
+    def _lead_params(self, since: datetime | None) -> list[tuple[str, Any]]:
+        params: list[tuple[str, Any]] = [("limit", self.page_limit), ("page", 1), ("with", LEADS_WITH)]
+        if since is not None:  # Unix seconds, rounded down: a lead updated in the second of `since` is asked
+            params.append(("filter[updated_at][from]", int(pd.Timestamp(since).timestamp())))
+        return params
+
     def lead_items(self, since: datetime | None = None, progress: Progress | None = None) -> list[dict]:
         """Every lead from every page, de-duplicated by id (the last copy wins)."""
-        params: list[tuple[str, Any]] = [("limit", self.page_limit), ("page", 1), ("with", LEADS_WITH)]
-        if since is not None:
-            params.append(("filter[updated_at][from]", int(pd.Timestamp(since).timestamp())))
         by_id: dict[str, dict] = {}
-        for pages, items in enumerate(self._pages(LEADS_PATH, params, "leads"), start=1):
+        for pages, items in enumerate(self._pages(LEADS_PATH, self._lead_params(since), "leads"), start=1):
             for item in items:
                 if item.get("id") is not None:
                     by_id[str(item["id"])] = item
@@ -321,27 +326,73 @@ class KommoSource:
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
-        """Canonical leads (lib.schema) plus `pipeline`, `loss_reason` and `source_id`; `since` keeps
-        leads updated at or after it (Kommo's filter[updated_at][from]). `attrs["unreadable"]` counts
-        values that could not be read."""
+        """Canonical leads (lib.schema) plus `pipeline`, `loss_reason` and `source_id`: every frame of
+        `lead_pages` in one, a lead met on more than one page kept once (its last copy).
+        `attrs["unreadable"]` counts values that could not be read; `attrs["incremental"]` is True when
+        `since` was given (Kommo filters by it)."""
+        frame = join_pages(self._frames(since, progress, first_only=False), self.to_frame([], []))
+        frame.attrs["incremental"] = since is not None
+        return frame
+
+    def lead_pages(
+        self, since: datetime | None = None, progress: Progress | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Canonical lead frames (as `leads()`), read lazily in Kommo's order, one per group of lead pages
+        of about `group_leads` leads (GROUP_LEADS: 8 pages of 250), so each group's main contacts (phone,
+        e-mail, name parts) are looked up in full batches of CONTACTS_BATCH; memory holds one group.
+
+        `since` asks Kommo for the leads updated at or after it (`filter[updated_at][from]`, Unix seconds
+        rounded down); any older lead the server sends anyway is dropped here. `attrs["incremental"]` is
+        True with `since` (the server filtered), False for a full read; `attrs["unreadable"]` counts the
+        frame's unreadable values. A lead met on more than one page (it moved while Kommo was paged) is
+        yielded once, its first copy: later copies are dropped (the ids seen are kept for the read).
+        Pipelines (the status catalogue) and users (owner names) are fetched once per call. `progress`
+        gets (requests for lead pages and contacts so far, distinct leads so far)."""
+        return self._frames(since, progress, first_only=True)
+
+    def _frames(
+        self, since: datetime | None, progress: Progress | None, *, first_only: bool
+    ) -> Iterator[pd.DataFrame]:
+        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
         pipelines = self._pipelines()
         users = self.users()
-        pages = {"leads": 0}
-
-        def lead_pages(done: int, leads: int) -> None:
-            pages["leads"] = done
-            if progress:
-                progress(done, leads)
-
-        items = self.lead_items(since, lead_pages)
-        contact_ids = list(dict.fromkeys(c for c in map(_main_contact_id, items) if c is not None))
-        # the contacts take more requests than the leads: the progress keeps counting requests
-        contacts = (
-            self.contacts(contact_ids, progress and (lambda n: progress(pages["leads"] + n, len(items))))
-            if contact_ids
-            else {}
+        floor = (
+            None if since is None else pd.Timestamp(int(pd.Timestamp(since).timestamp()), unit="s", tz="UTC")
         )
-        return self.to_frame(items, pipelines, users, contacts)
+        seen: set[str] = set()
+        requests = {"n": 0}
+        group: list[dict] = []
+
+        def frame_of(items: list[dict]) -> pd.DataFrame:
+            contact_ids = list(dict.fromkeys(c for c in map(_main_contact_id, items) if c is not None))
+            done = requests["n"]
+
+            def contact_progress(batches: int) -> None:
+                requests["n"] = done + batches
+                if progress:  # the contacts take requests too: the progress keeps counting them
+                    progress(requests["n"], len(seen))
+
+            contacts = self.contacts(contact_ids, contact_progress) if contact_ids else {}
+            frame = self.to_frame(items, pipelines, users, contacts)
+            if floor is not None:
+                unreadable = frame.attrs.get("unreadable", {})
+                frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+                frame.attrs["unreadable"] = unreadable
+            frame.attrs["incremental"] = since is not None
+            return frame
+
+        for items in self._pages(LEADS_PATH, self._lead_params(since), "leads"):
+            items = [i for i in items if i.get("id") is not None]
+            fresh = first_copies(items, [str(i["id"]) for i in items], seen)
+            requests["n"] += 1
+            if progress:
+                progress(requests["n"], len(seen))
+            group += fresh if first_only else items
+            if len(group) >= self.group_leads:
+                yield frame_of(group)
+                group = []
+        if group:
+            yield frame_of(group)
 
     def to_frame(
         self,

@@ -16,7 +16,7 @@ string of its landing page (`entry_page`). LiveTex has no method to create a lea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -25,7 +25,7 @@ import httpx
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
-from lib.crm.base import CreatedLead, Progress
+from lib.crm.base import CreatedLead, Progress, first_copies, join_pages
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times, text_columns
 from lib.errors import CRMResponseError, NotSupportedError
@@ -186,50 +186,84 @@ class LiveTexSource:
         usable = isinstance(total, int) and not isinstance(total, bool) and total >= 0
         return results, total if usable else None
 
-    def lead_items(self, progress: Progress | None = None) -> list[dict]:
-        """Every lead, page by page with offset/limit until `offset` reaches the envelope's `total` (or an
-        empty page, or a short page when no total came); de-duplicated by id (the last copy wins)."""
-        by_id: dict[str, dict] = {}
+    def _item_pages(self, progress: Progress | None = None) -> Iterator[tuple[list[dict], list[dict]]]:
+        """(items, first copies) of every page with leads, one request per step: offset/limit until
+        `offset` reaches the envelope's `total` (or an empty page, or a short page when no total came).
+        The first copies are the items whose id was not met before. `progress(pages, distinct leads)`."""
+        seen: set[str] = set()
         offset = pages = 0
         while True:
             if pages >= self.max_pages:
                 raise CRMResponseError(
-                    f"Stopped after {pages} pages ({len(by_id)} leads): LiveTex kept reporting more leads "
+                    f"Stopped after {pages} pages ({len(seen)} leads): LiveTex kept reporting more leads "
                     "than the page cap allows"
                 )
             results, total = self._page(offset, self.page_limit)
             pages += 1
-            known = new = 0
-            for item in results:
-                if isinstance(item, dict) and item.get("id") is not None:
-                    key = str(item["id"])
-                    known += 1
-                    new += key not in by_id
-                    by_id[key] = item
+            items = [i for i in results if isinstance(i, dict) and i.get("id") is not None]
+            fresh = first_copies(items, [str(i["id"]) for i in items], seen)
             if progress:
-                progress(pages, len(by_id))
+                progress(pages, len(seen))
             if not results:
                 break
-            if known and not new:  # a whole page of leads already seen: the server is not honouring `offset`
+            if (
+                items and not fresh
+            ):  # a whole page of leads already seen: the server is not honouring `offset`
                 raise CRMResponseError(
                     f"LiveTex sent the same leads again at offset {offset} (it seems to ignore the offset "
-                    f"parameter); stopped after {pages} pages and {len(by_id)} leads"
+                    f"parameter); stopped after {pages} pages and {len(seen)} leads"
                 )
+            if items:
+                yield items, fresh
             offset += len(results)
             if total is None and len(results) < self.page_limit:
                 break
             if total is not None and offset >= total:
                 break
+
+    def lead_items(self, progress: Progress | None = None) -> list[dict]:
+        """Every lead (see _item_pages), de-duplicated by id (the last copy wins)."""
+        by_id: dict[str, dict] = {}
+        for items, _ in self._item_pages(progress):
+            for item in items:
+                by_id[str(item["id"])] = item
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
         """Canonical leads (lib.schema) with the extras lead_type, site, department, text, search_engine,
-        search_query, country and city. `since` keeps leads updated at or after it, filtered here: the
-        `q` syntax for dates is not documented. `attrs["unreadable"]` counts unreadable values."""
-        frame = self.to_frame(self.lead_items(progress))
-        if since is not None:
-            frame = frame[frame["updated_at"] >= pd.Timestamp(since).tz_convert("UTC")].reset_index(drop=True)
+        search_query, country and city: every frame of `lead_pages` in one, a lead met on more than one
+        page kept once (its last copy). `attrs["unreadable"]` counts unreadable values;
+        `attrs["incremental"]` is False (LiveTex is always read in full)."""
+        frame = join_pages(self._frames(since, progress, first_only=False), self.to_frame([]))
+        frame.attrs["incremental"] = False
         return frame
+
+    def lead_pages(
+        self, since: datetime | None = None, progress: Progress | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Canonical lead frames (as `leads()`), one per page of `page_limit` leads, in the CRM's order
+        (oldest created first), read lazily: the next page is requested when the next frame is asked for.
+
+        `since` keeps leads updated at or after it (rounded down to the second), filtered here: Leads.list
+        documents `created_at` in its `q` search but nothing on `updated_at`, and paging sorted by
+        `updated_at` would shift under leads updated meanwhile. So every read is a full read:
+        `attrs["incremental"]` is False. `attrs["unreadable"]` counts the frame's unreadable values. A lead
+        met on more than one page is yielded once, its first copy (later copies are dropped)."""
+        return self._frames(since, progress, first_only=True)
+
+    def _frames(
+        self, since: datetime | None, progress: Progress | None, *, first_only: bool
+    ) -> Iterator[pd.DataFrame]:
+        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
+        floor = None if since is None else pd.Timestamp(since).tz_convert("UTC").floor("s")
+        for items, fresh in self._item_pages(progress):
+            frame = self.to_frame(fresh if first_only else items)
+            if floor is not None:
+                unreadable = frame.attrs.get("unreadable", {})
+                frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+                frame.attrs["unreadable"] = unreadable
+            frame.attrs["incremental"] = False
+            yield frame
 
     def to_frame(self, items: list[dict]) -> pd.DataFrame:
         """LiveTex lead objects → the canonical frame. Any field may be missing (a "managed" role gets

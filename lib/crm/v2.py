@@ -7,7 +7,7 @@ JSON body of a create request.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -15,12 +15,12 @@ from urllib.parse import urlencode, urljoin
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
-from lib.crm.base import CreatedLead, Progress
+from lib.crm.base import CreatedLead, Progress, first_copies, join_pages
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times, text_column, text_columns
 from lib.errors import CRMRequestError, CRMResponseError
 from lib.roles import with_default_roles
-from lib.schema import UTM_FIELDS, to_canonical_leads, to_canonical_statuses
+from lib.schema import UTM_FIELDS, empty_statuses, to_canonical_leads, to_canonical_statuses
 
 # Assumptions about the undocumented list endpoint (apis.md: "assumed"), kept in one place.
 LEADS_PATH = "/v2/leads"
@@ -162,82 +162,135 @@ class V2Source:
 
     # -- leads ----------------------------------------------------------------------------------------
 
-    def lead_items(self, progress: Progress | None = None, q: str | None = None) -> list[dict]:
-        """Every lead item from every page, following `next` links; de-duplicated by id (last copy wins).
+    def _item_pages(
+        self, progress: Progress | None = None, q: str | None = None, seen: set[str] | None = None
+    ) -> Iterator[tuple[list[dict], list[dict]]]:
+        """(items, first copies) of every page with leads, following `next` links, one request per step.
 
+        `seen` (ids met so far, updated here) tells the first copies: the items whose id was not met on an
+        earlier page (or earlier on this one). `progress(pages, distinct leads so far)` after each page.
         `q` (an ORDS filter, JSON) goes on the first request only; later pages are the server's `next`
         links as given (a server that supports `q` keeps it in them)."""
         url: str | None = LEADS_PATH if q is None else f"{LEADS_PATH}?{urlencode({'q': q})}"
-        seen: set[str] = set()
-        by_id: dict[str, dict] = {}
+        seen = set() if seen is None else seen
+        links: set[str] = set()
         pages = 0
         while url is not None:
             full = self.http.url(url)
-            if full in seen:
+            if full in links:
                 raise CRMResponseError(
                     f"The CRM's paging went in a loop (page {full} was linked twice); stopped after "
-                    f"{pages} pages and {len(by_id)} leads"
+                    f"{pages} pages and {len(seen)} leads"
                 )
             if pages >= self.max_pages:
                 raise CRMResponseError(
-                    f"Stopped after {pages} pages ({len(by_id)} leads): the CRM kept sending more pages "
+                    f"Stopped after {pages} pages ({len(seen)} leads): the CRM kept sending more pages "
                     "than the page cap allows"
                 )
-            seen.add(full)
+            links.add(full)
             response = self.http.get(url)
             pages += 1
             if response.status_code == 204:
                 break
             body = as_json_dict(self.http.decode(response), "a page of leads")
-            items = body.get("items")
-            if not isinstance(items, list):
+            raw = body.get("items")
+            if not isinstance(raw, list):
                 raise CRMResponseError("A page of leads had no `items` list: is LEADS_BASE_URL right?")
-            for item in items:
-                if isinstance(item, dict) and item.get("id") is not None:
-                    by_id[str(item["id"])] = item
+            items = [i for i in raw if isinstance(i, dict) and i.get("id") is not None]
+            fresh = first_copies(items, [str(i["id"]) for i in items], seen)
             if progress:
-                progress(pages, len(by_id))
-            if not items:
+                progress(pages, len(seen))
+            if not raw:
                 break
+            if items:
+                yield items, fresh
             link = next_page(body)
             url = None if link is None else urljoin(full, link)  # a relative link is relative to this page
+
+    def lead_items(self, progress: Progress | None = None, q: str | None = None) -> list[dict]:
+        """Every lead item from every page (see _item_pages), de-duplicated by id (last copy wins)."""
+        by_id: dict[str, dict] = {}
+        for items, _ in self._item_pages(progress, q):
+            for item in items:
+                by_id[str(item["id"])] = item
         return list(by_id.values())
 
     def leads(self, since: datetime | None = None, progress: Progress | None = None) -> pd.DataFrame:
-        """Canonical leads (lib.schema). `attrs["unreadable"]` counts unreadable values.
+        """Canonical leads (lib.schema): every page of `lead_pages` in one frame, a lead met on more than one
+        page kept once (its last copy). `attrs["unreadable"]` counts unreadable values,
+        `attrs["incremental"]` (also `self.last_read_was_incremental`) says whether the server did the
+        filtering (see lead_pages)."""
+        frame = join_pages(
+            self._frames(since, progress, first_only=False), self.to_frame([], empty_statuses())
+        )
+        frame.attrs["incremental"] = bool(self.last_read_was_incremental)
+        return frame
+
+    def lead_pages(
+        self, since: datetime | None = None, progress: Progress | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Canonical lead frames, one per page of the CRM, in its order, read lazily (the next page is
+        requested when the next frame is asked for), so memory holds one page at a time.
 
         `since` (timezone-aware) asks for the leads updated at or after it, to the second (rounded down: a
         lead updated in the same second as `since` is included). The server is asked with the ORDS filter
-        `q` (updated_since_q), which the v2 contract does not document: when an answer holds a lead updated
-        more than a second before `since`, or the server refuses `q` with a 4xx, the server does not
-        support it, so the read is (or is redone as) a full read of every page, filtered here. Which
-        happened is in `attrs["incremental"]` and in `self.last_read_was_incremental`: True when the
-        server did the filtering (only the changed leads crossed the wire), False for a full read
-        (including `since=None`, which sends no `q` and reads everything as before). A server that ignores
-        `q` while every lead it holds is newer than `since` cannot be told apart; the result is the same.
-        """
-        items, incremental = self._read_items(since, progress)
-        catalogue = self.statuses()
-        frame = self.to_frame(items, catalogue)
-        unreadable = frame.attrs.get("unreadable", {})
-        if since is not None:
-            floor = _utc_second(since)
-            if incremental and bool((frame["updated_at"] < floor - IGNORED_Q_TOLERANCE).any()):
-                incremental = False  # the server answered more than asked: it ignored `q`
-            frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
-        frame.attrs["unreadable"] = unreadable
-        frame.attrs["incremental"] = incremental
-        self.last_read_was_incremental = incremental
-        return frame
+        `q` (updated_since_q), which the v2 contract does not document. When a page holds a lead updated
+        more than a second before `since`, the server ignored `q`: the read goes on through every page
+        (its links are those of a full read), filtered here. A 4xx refusal of `q` restarts the read as a
+        full read. Each frame's `attrs["incremental"]` is True while the server is doing the filtering
+        (only changed leads cross the wire) and False for a full read (always with `since=None`); the last
+        frame's value, also in `self.last_read_was_incremental` once the read ends, is the read's. A
+        server that ignores `q` while every lead it holds is newer than `since` cannot be told apart; the
+        result is the same. `attrs["unreadable"]` counts the page's unreadable values.
 
-    def _read_items(self, since: datetime | None, progress: Progress | None) -> tuple[list[dict], bool]:
-        """(items, whether `q` was sent and accepted)."""
-        if since is None:
-            return self.lead_items(progress), False
-        try:
-            return self.lead_items(progress, q=updated_since_q(since)), True
-        except CRMRequestError:  # the server refuses `q` (e.g. 400 for an unknown parameter): read it all
-            return self.lead_items(progress), False
+        A lead met on more than one page (it moved while the CRM was paged) is yielded once, its first
+        copy: the later copies are dropped (a set of the ids seen is kept for the read). Frames may be
+        empty when `since` or that de-duplication leaves nothing of a page. The status catalogue (for the
+        `status` names) is fetched once, after the first page arrives (at the end when no page held a
+        lead)."""
+        return self._frames(since, progress, first_only=True)
+
+    def _frames(
+        self, since: datetime | None, progress: Progress | None, *, first_only: bool
+    ) -> Iterator[pd.DataFrame]:
+        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
+        floor = None if since is None else _utc_second(since)
+        catalogue: pd.DataFrame | None = None
+        self.last_read_was_incremental = since is not None
+        for items, fresh, asked in self._raw_pages(since, progress):
+            if catalogue is None:
+                catalogue = self.statuses()
+            frame = self.to_frame(fresh if first_only else items, catalogue)
+            unreadable = frame.attrs.get("unreadable", {})
+            if not asked:
+                self.last_read_was_incremental = False
+            if floor is not None:
+                if self.last_read_was_incremental and bool(
+                    (frame["updated_at"] < floor - IGNORED_Q_TOLERANCE).any()
+                ):
+                    self.last_read_was_incremental = False  # the server answered more than asked: no `q`
+                frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+            frame.attrs["unreadable"] = unreadable
+            frame.attrs["incremental"] = bool(self.last_read_was_incremental)
+            yield frame
+        if catalogue is None:  # no lead at all: the catalogue is still read, so an empty CRM is checked alike
+            self.statuses()
+
+    def _raw_pages(
+        self, since: datetime | None, progress: Progress | None
+    ) -> Iterator[tuple[list[dict], list[dict], bool]]:
+        """(items, first copies, whether `q` was sent and accepted) per page; a 4xx refusal of `q`
+        restarts the read without it (ids already met stay met, so nothing is yielded twice as new)."""
+        seen: set[str] = set()
+        if since is not None:
+            try:
+                for items, fresh in self._item_pages(progress, updated_since_q(since), seen):
+                    yield items, fresh, True
+                return
+            except CRMRequestError:  # the server refuses `q` (e.g. 400 for an unknown parameter): read it all
+                pass
+        for items, fresh in self._item_pages(progress, None, seen):
+            yield items, fresh, False
 
     def to_frame(self, items: list[dict], catalogue: pd.DataFrame) -> pd.DataFrame:
         wire = text_columns(items, [*_FIELDS, "phone", "email", "created_at", "updated_at", *_EXTRAS])
