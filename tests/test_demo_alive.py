@@ -120,20 +120,32 @@ def test_growth_stops_at_the_bound(tmp_path):
         assert len(v2(crm).leads()) == 60
 
 
+def one_lead(**fields) -> dict:
+    return {"id": "1", "name": "דנה", "f_name": "דנה", "phone": "0521234567", **fields}
+
+
 def test_moves_stop_when_no_recent_lead_is_open(tmp_path):
-    # A demo of one lead, status "new", and no room to grow: a tick moves it (one step or out of the
-    # funnel); sooner or later it reaches a status no tick moves (customer, not interested, junk). From
-    # "new" that takes at most 5 moves (new -> in progress -> interested -> customer is 3; an exit is 1),
-    # and a minute moves at most 3, so by 60 ticks it has long stopped; then nothing changes.
+    # A demo of one lead, status "new", and no room to grow. Ticks move it one step forward or out of the
+    # funnel until it reaches a status no tick moves (customer, not interested, junk): at most 3 moves
+    # (new -> in progress -> interested -> customer; any exit ends it sooner). Every 10 minutes hold 8
+    # with a move, so 60 ticks give it far more chances than it needs; the last ten change nothing.
     with DemoCRM(tmp_path, size=0, end=END, max_growth=0) as crm:
-        crm.db.import_items([{"id": "1", "name": "דנה", "f_name": "דנה", "phone": "0521234567",
-                              "created_at": "2026-11-23T13:00:00"}])  # fmt: skip
+        crm.db.import_items([one_lead(created_at="2026-11-23T13:00:00")])  # status "new"; updated = created
         results = [crm.tick(END + timedelta(minutes=k)) for k in range(60)]
         assert sum(r["created"] for r in results) == 0
         assert 1 <= sum(r["moved"] for r in results) <= 3
         assert results[-10:] == [{"created": 0, "moved": 0}] * 10
         final = crm.db.leads_page(0, 10)[0]["lead_status"]
         assert final in {CONVERTED, NOT_INTERESTED, DUPLICATE, FAULTY}
+
+
+def test_a_lead_updated_after_the_tick_is_not_moved_back_in_time(tmp_path):
+    # The only open lead was updated at 14:30 local (12:30Z); a tick at 12:07Z (MOVED[7] = 2) leaves it.
+    with DemoCRM(tmp_path, size=0, end=END, max_growth=0) as crm:
+        crm.db.import_items([one_lead(created_at="2026-11-23T13:00:00", updated_at="2026-11-23T14:30:00")])
+        assert crm.tick(AT_1207) == {"created": 0, "moved": 0}
+        assert crm.db.leads_page(0, 10)[0]["lead_status"] == NEW
+        assert crm.tick(AT_1207 + timedelta(minutes=30)) == {"created": 0, "moved": 1}  # 12:37Z: 7 again
 
 
 def test_incremental_read_returns_exactly_the_ticked_leads(crm):
