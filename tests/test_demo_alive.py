@@ -246,6 +246,23 @@ def test_alive_thread_ticks_and_stops(tmp_path):
     assert not crm.heart_running
 
 
+def test_alive_thread_with_a_pinned_clock_goes_on_after_a_restart(tmp_path):
+    # The file was ticked up to 12:07Z by an earlier run; the clock is pinned at 12:00Z. The first tick of
+    # the new run is at 12:08Z (not 12:01Z, which would wait seven minutes for minutes already ticked).
+    with DemoCRM(tmp_path, size=20, end=END) as first:
+        first.tick(AT_1207)
+    crm = DemoCRM(tmp_path, size=20, end=END, alive=True, tick_seconds=0.5).start()
+    try:
+        deadline = time.monotonic() + 10
+        while crm.ticks == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert crm.ticks >= 1
+        minute_1207 = int(AT_1207.timestamp()) // 60
+        assert minute_1207 < int(crm.db.meta()["last_tick_minute"]) <= minute_1207 + crm.ticks + 1
+    finally:
+        crm.stop()
+
+
 def test_still_by_default(tmp_path):
     crm = DemoCRM(tmp_path, size=10, end=END, tick_seconds=0.05).start()
     try:

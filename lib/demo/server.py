@@ -227,16 +227,21 @@ class DemoCRM:
 
     def _beat(self) -> None:
         """Tick every `tick_seconds` of real time, the first one interval after the start. With the clock
-        pinned (LEADS_NOW) every tick would fall in the same minute: it then ticks at the pinned instant plus
-        one minute per interval elapsed since the start (with the default 60 s, the real minutes elapsed)."""
+        pinned (LEADS_NOW) every tick would fall in the same minute: it then ticks at the pinned instant,
+        or the last minute this demo file was ticked at if later (a restart goes on from there), plus one
+        minute per interval elapsed since the start (with the default 60 s, the real minutes elapsed)."""
         started = time.monotonic()
+        base: datetime | None = None
         failed: set[str] = set()
         while not self._heart_stop.wait(self.tick_seconds):
-            pinned = clock.frozen()
-            now = clock.now()
-            if pinned is not None:
-                now = pinned + timedelta(minutes=round((time.monotonic() - started) / self.tick_seconds))
             try:
+                now = clock.now()
+                if clock.frozen() is not None:
+                    if base is None:
+                        last = self.db.meta().get("last_tick_minute")
+                        last_at = datetime.fromtimestamp(int(last) * 60, UTC) if last else None
+                        base = max(now, last_at) if last_at else now
+                    now = base + timedelta(minutes=round((time.monotonic() - started) / self.tick_seconds))
                 self.tick(now)
             except Exception as exc:  # a locked or damaged file: say so once, keep serving, try again later
                 if type(exc).__name__ not in failed:
