@@ -3,8 +3,8 @@
 The rule, typed from the module docstring: tick minute m creates CREATED[m % 10] and moves MOVED[m % 10]
 leads, with
     m % 10 :  0  1  2  3  4  5  6  7  8  9
-    CREATED:  1  0  0  2  0  1  0  3  0  0
-    MOVED  :  1  2  0  1  3  0  1  2  1  0
+    CREATED:  1  0  0  1  0  0  0  2  0  0
+    MOVED  :  0  1  0  0  0  1  0  2  1  0
 m counts minutes since 1970-01-01 UTC and a day has 1,440 minutes (a multiple of 10), so m % 10 is the last
 digit of the UTC minute of the hour: 12:07Z -> 7. Times here are fixed instants; the demo stores Israel
 local time without an offset (UTC+2 in November: 12:07Z is stored as 2026-11-23T14:07:00).
@@ -66,12 +66,12 @@ def crm(tmp_path):
 def test_a_tick_creates_and_moves_what_the_rule_says(crm):
     src = v2(crm)
     before = by_id(src.leads())
-    assert crm.tick(AT_1207) == {"created": 3, "moved": 2}  # 12:07Z -> m % 10 = 7: CREATED 3, MOVED 2
+    assert crm.tick(AT_1207) == {"created": 2, "moved": 2}  # 12:07Z -> m % 10 = 7: CREATED 2, MOVED 2
     after = by_id(src.leads())
-    assert len(before) == 50 and len(after) == 53
+    assert len(before) == 50 and len(after) == 52
 
     new = [after[i] for i in after.keys() - before.keys()]
-    assert len(new) == 3
+    assert len(new) == 2
     for lead in new:
         assert lead["status_id"] == NEW
         assert lead["created_at"] == lead["updated_at"] == pd.Timestamp(AT_1207)
@@ -91,7 +91,7 @@ def test_a_tick_creates_and_moves_what_the_rule_says(crm):
 
 def test_the_same_minute_twice_does_nothing(crm):
     src = v2(crm)
-    assert crm.tick(AT_1207) == {"created": 3, "moved": 2}
+    assert crm.tick(AT_1207) == {"created": 2, "moved": 2}
     after_first = src.leads()
     assert crm.tick(AT_1207 + timedelta(seconds=40)) == {"created": 0, "moved": 0}  # still 12:07
     assert crm.tick(AT_1207 - timedelta(minutes=2)) == {"created": 0, "moved": 0}  # 12:05: time went back
@@ -103,19 +103,19 @@ def test_the_same_minute_twice_does_nothing(crm):
 
 def test_a_minute_ticked_is_remembered_by_the_file(tmp_path):
     with DemoCRM(tmp_path, size=50, end=END) as first:
-        assert first.tick(AT_1207) == {"created": 3, "moved": 2}
+        assert first.tick(AT_1207) == {"created": 2, "moved": 2}
     with DemoCRM(tmp_path, size=50, end=END) as again:  # the same file reopened (an app restart)
-        assert again.db.count() == 53
+        assert again.db.count() == 52
         assert again.tick(AT_1207) == {"created": 0, "moved": 0}
 
 
 def test_growth_stops_at_the_bound(tmp_path):
-    # size 50, at most 10 more. Minutes 12:00 .. 12:29 would create 3 x 7 = 21; with the bound:
-    # 12:00 +1 (1), 12:03 +2 (3), 12:05 +1 (4), 12:07 +3 (7), 12:10 +1 (8), 12:13 +2 (10), then nothing
-    # (12:15 would add 1, 12:17 3, 12:20 1, ...: no room left).
+    # size 50, at most 10 more. Minutes 12:00 .. 12:29 would create 3 x 4 = 12; with the bound:
+    # 12:00 +1 (1), 12:03 +1 (2), 12:07 +2 (4), 12:10 +1 (5), 12:13 +1 (6), 12:17 +2 (8), 12:20 +1 (9),
+    # 12:23 +1 (10), and 12:27 would add 2: no room left.
     with DemoCRM(tmp_path, size=50, end=END, max_growth=10) as crm:
         created = [crm.tick(END + timedelta(minutes=k))["created"] for k in range(30)]
-        assert created == [1, 0, 0, 2, 0, 1, 0, 3, 0, 0, 1, 0, 0, 2] + [0] * 16
+        assert created == [1, 0, 0, 1, 0, 0, 0, 2, 0, 0] * 2 + [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
         assert crm.db.count() == 60
         assert len(v2(crm).leads()) == 60
 
@@ -127,7 +127,7 @@ def one_lead(**fields) -> dict:
 def test_moves_stop_when_no_recent_lead_is_open(tmp_path):
     # A demo of one lead, status "new", and no room to grow. Ticks move it one step forward or out of the
     # funnel until it reaches a status no tick moves (customer, not interested, junk): at most 3 moves
-    # (new -> in progress -> interested -> customer; any exit ends it sooner). Every 10 minutes hold 8
+    # (new -> in progress -> interested -> customer; any exit ends it sooner). Every 10 minutes hold 4
     # with a move, so 60 ticks give it far more chances than it needs; the last ten change nothing.
     with DemoCRM(tmp_path, size=0, end=END, max_growth=0) as crm:
         crm.db.import_items([one_lead(created_at="2026-11-23T13:00:00")])  # status "new"; updated = created
@@ -154,7 +154,7 @@ def test_incremental_read_returns_exactly_the_ticked_leads(crm):
     crm.tick(AT_1207)
     after = by_id(src.leads())
     ticked = {i for i in after if i not in before or not same(before[i], after[i])}
-    assert len(ticked) == 5  # 3 created + 2 moved
+    assert len(ticked) == 4  # 2 created + 2 moved
 
     since = src.leads(since=AT_1207 - timedelta(seconds=30))  # every seed lead was updated by 12:00Z
     assert since.attrs["incremental"] is True  # the server filtered (q): only the ticked leads came
@@ -222,7 +222,7 @@ def test_filtered_pages_after_a_tick_are_the_pages_of_the_new_list(tmp_path, whe
 
 def test_alive_thread_ticks_and_stops(tmp_path):
     # LEADS_NOW pins the clock at 12:00Z (conftest): the thread then ticks at 12:00Z + one minute per
-    # interval elapsed, 12:01, 12:02, 12:03 ... With CREATED at 0, 0, 2 for those minutes, the first new
+    # interval elapsed, 12:01, 12:02, 12:03 ... With CREATED at 0, 0, 1 for those minutes, the first new
     # leads come by the third tick at the latest; they are stamped 14:0X:00 local, X > 0.
     crm = DemoCRM(tmp_path, size=20, end=END, alive=True, tick_seconds=0.2).start()
     try:

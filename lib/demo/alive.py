@@ -6,11 +6,11 @@ the last ticked minute in the file's meta), so ticking twice in one minute does 
 
 The rule, by the minute number m (minutes since 1970-01-01 UTC; a day is 1,440 minutes, so m % 10 is the
 last digit of the minute of the hour in UTC, which any clock reading tells by hand):
-- `CREATED_PER_MINUTE[m % 10]` new leads (0-3, 7 per 10 minutes), while the demo holds fewer than its
+- `CREATED_PER_MINUTE[m % 10]` new leads (0-2, 4 per 10 minutes), while the demo holds fewer than its
   seeded size + `max_growth` leads (then no more: a demo left running for weeks stays small). Their content
   (Hebrew, English, Russian and Arabic names, Israeli phones, messy UTMs, owners) comes from the demo's
   generator seeded by the minute; status "new", created_at = updated_at = now.
-- `MOVED_PER_MINUTE[m % 10]` moves (11 per 10 minutes): leads picked at random (seeded by the minute) among
+- `MOVED_PER_MINUTE[m % 10]` moves (5 per 10 minutes): leads picked at random (seeded by the minute) among
   the `RECENT_OPEN` newest leads in an open status, each one step forward along the funnel (FORWARD) or,
   one time in four (EXIT_SHARE), out of it (EXITS: a new lead turns out a duplicate or faulty, a contacted
   one not interested); updated_at = now. A lead updated after `now` is never moved back in time.
@@ -37,8 +37,10 @@ from lib.demo.data import (
 )
 from lib.demo.db import DemoDB, TickPlan, TickState
 
-CREATED_PER_MINUTE = (1, 0, 0, 2, 0, 1, 0, 3, 0, 0)
-MOVED_PER_MINUTE = (1, 2, 0, 1, 3, 0, 1, 2, 1, 0)
+# Lively enough to see within minutes, calm enough not to drown the seeded months: 24 new leads and 30
+# moves an hour (the seed brings about 30 leads a day).
+CREATED_PER_MINUTE = (1, 0, 0, 1, 0, 0, 0, 2, 0, 0)
+MOVED_PER_MINUTE = (0, 1, 0, 0, 0, 1, 0, 2, 1, 0)
 DEFAULT_MAX_GROWTH = 2000
 RECENT_OPEN = 200
 EXIT_SHARE = 0.25
