@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--still",
         action="store_true",
-        help="no new leads or status moves while it runs (by default a few every minute, lib.demo.alive)",
+        help="keep the demo still (by default a few new leads and status moves every few minutes)",
     )
     args = p.parse_args(argv)
 

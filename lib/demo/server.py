@@ -545,8 +545,8 @@ def ensure_running(data_dir: Path, size: int, alive: bool | None = None) -> tupl
     """(base_url, token) of this process's demo CRM for (data_dir, size), started on first call.
 
     Thread-safe; later calls with the same arguments reuse the running server (and its random token).
-    `alive` (None: the LEADS_DEMO_ALIVE setting, default true) starts it alive: new leads and status moves
-    every minute (lib.demo.alive). It is decided when the server starts; a running server keeps it.
+    `alive` (None: the LEADS_DEMO_ALIVE setting, default true) starts it alive: a few new leads and status
+    moves every few minutes (lib.demo.alive). It is decided when the server starts; a running server keeps it.
     """
     key = (str(Path(data_dir).resolve()), int(size))
     with _running_lock:
