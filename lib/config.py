@@ -72,6 +72,7 @@ _DEFAULTS: dict[str, tuple[str, object]] = {
     "crm_timezone": ("LEADS_CRM_TIMEZONE", None),
     "phone_region": ("LEADS_PHONE_REGION", "IL"),
     "demo_size": ("LEADS_DEMO_SIZE", 5000),
+    "demo_alive": ("LEADS_DEMO_ALIVE", True),
     "lead_url": ("LEADS_LEAD_URL", None),
     "currency": ("LEADS_CURRENCY", "ILS"),
     "allow_private_crm": ("LEADS_ALLOW_PRIVATE_CRM", False),
@@ -103,6 +104,7 @@ class Settings:
     crm_timezone: str | None = None  # the zone of times a CRM sends without an offset (None: its default)
     phone_region: str = "IL"
     demo_size: int = 5000
+    demo_alive: bool = True  # the demo CRM creates leads and moves statuses every minute (lib.demo.alive)
     lead_url: str | None = None  # a lead's page in the CRM, `{id}` standing for its id (None: per CRM)
     currency: str = "ILS"  # the account currency (ISO 4217) ad spend is kept in
     allow_private_crm: bool = False  # a base URL typed in Settings may point at a private address
@@ -282,6 +284,10 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
             f"LEADS_CURRENCY must be a three-letter currency code such as ILS or USD (got {currency!r})"
         )
 
+    demo_alive_text = str(raw["demo_alive"]).strip().lower()
+    if demo_alive_text not in _TRUE + _FALSE:
+        problems.append(f"LEADS_DEMO_ALIVE must be true or false (got {demo_alive_text!r})")
+
     allow = str(raw["allow_private_crm"]).strip().lower()
     if allow not in _TRUE + _FALSE:
         problems.append(f"LEADS_ALLOW_PRIVATE_CRM must be true or false (got {allow!r})")
@@ -307,6 +313,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping | None 
         crm_timezone=crm_timezone,
         phone_region=region,
         demo_size=demo_size,
+        demo_alive=demo_alive_text in _TRUE,
         lead_url=lead_url,
         currency=currency,
         allow_private_crm=allow in _TRUE,

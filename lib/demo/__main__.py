@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--style", choices=("ords", "links"), default="ords", help="paging envelope")
     p.add_argument("--prefix", default="", help="a path prefix for every endpoint, e.g. /ords/crm")
+    p.add_argument(
+        "--still",
+        action="store_true",
+        help="keep the demo still (by default a few new leads and status moves every few minutes)",
+    )
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -30,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         style=args.style,
         prefix=args.prefix,
         port=args.port,
+        alive=not args.still,
     ).bind()
     print(f"Demo CRM ready in {time.perf_counter() - t0:.1f}s: {crm.db.count()} leads in {crm.db.path}")
     print(f"LEADS_BASE_URL={crm.base_url}")

@@ -5,7 +5,8 @@ asked for) seeds it with generated leads in one transaction, so a half-seeded fi
 opens reuse the data, including leads created through the API since.
 
 Leads are kept in insertion order under a dense integer key `seq` (1, 2, 3, ... - leads are never
-deleted), so page `offset` is simply `seq > offset`, which stays fast at a million rows.
+deleted), so page `offset` is simply `seq > offset`, which stays fast at a million rows. A living demo
+(lib.demo.alive) also changes leads: `apply_tick` moves some statuses and stamps their updated_at.
 
 Times are stored as the CRM writes them: CRM-local wall-clock text without an offset. A read filtered by
 "updated at or after an instant" (the ORDS `q` filter) compares real instants, not that text: each stored
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +36,26 @@ _COLUMNS_SQL = ", ".join(f"{f} {'INTEGER' if f == 'is_subscriber' else 'TEXT'}" 
 _SELECT = f"SELECT {', '.join(_FIELDS)} FROM leads"
 _UTC_TEXT = "%Y-%m-%dT%H:%M:%S"
 _INSERT = f"INSERT INTO leads (seq, {', '.join(_FIELDS)}) VALUES (?, {', '.join('?' * len(_FIELDS))})"
+
+
+@dataclass(frozen=True)
+class TickState:
+    """What a tick's rule sees of the demo: the leads now, the seeded size, the largest 39-digit id so far,
+    and the newest leads in an open status as (id, status id, updated_at text), newest first."""
+
+    count: int
+    size: int
+    max_id: str | None
+    open_leads: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class TickPlan:
+    """What a tick does: new leads (rows with every LEAD_FIELDS key) and moves (id, new status id,
+    updated_at text)."""
+
+    new: list[dict] = field(default_factory=list)
+    moves: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def utc_text(value: object) -> str | None:
@@ -68,6 +91,7 @@ class DemoDB:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.create_function("utc_of", 1, utc_text, deterministic=True)
         self._resume: dict[tuple[str, int], int] = {}  # (since, offset) of a filtered read -> seq to resume
+        self._data_version: int | None = None  # PRAGMA data_version when _resume was last valid
         with self._lock:
             self._ensure_seeded(size, None if end is None else data.to_local_naive(end), seed)
         self._statuses = [
@@ -179,8 +203,14 @@ class DemoDB:
             " AND utc_of(updated_at) >= ? ORDER BY seq LIMIT ? OFFSET ?"
         )
         with self._lock:
-            # Where the previous page stopped: leads are never changed or deleted, only appended, so the
-            # n-th lead matching a filter stays the n-th; resuming there spares rescanning `offset` leads.
+            # Where the previous page stopped: while leads are only appended, the n-th lead matching a filter
+            # stays the n-th; resuming there spares rescanning `offset` leads. A lead updated since (by a
+            # tick here, or by another process sharing the file: data_version) may newly match before that
+            # point, so every change forgets the resume points.
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._resume.clear()
+                self._data_version = version
             after = self._resume.get((since_text, offset))
             skip = offset if after is None and offset else 0
             rows = self._conn.execute(sql, (after or 0, floor, since_text, limit, skip)).fetchall()
@@ -259,6 +289,60 @@ class DemoDB:
                 c.execute("ROLLBACK")
                 raise
         return len(items)
+
+    def apply_tick(
+        self, minute: int, plan: Callable[[TickState], TickPlan], open_statuses: Sequence[str], recent: int
+    ) -> TickPlan | None:
+        """One step of a living demo (lib.demo.alive), at most once per `minute`, in one transaction.
+
+        `plan` gets what the rule needs (TickState: the lead count, the seeded size, the largest id, and the
+        `recent` newest leads in one of `open_statuses`) and returns the new leads (complete rows) and the
+        moves. Returns the applied plan, or None (nothing done) when a tick for this minute or a later one
+        has already been applied to this file (the last ticked minute is kept in its meta table).
+        """
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")  # also orders ticks of several processes sharing the file
+            try:
+                last = dict(c.execute("SELECT key, value FROM meta")).get("last_tick_minute")
+                if last is not None and int(last) >= minute:
+                    c.execute("ROLLBACK")
+                    return None
+                state = TickState(
+                    count=c.execute("SELECT count(*) FROM leads").fetchone()[0],
+                    size=int(self._meta().get("size", 0)),
+                    max_id=self._max_id(),
+                    open_leads=self._recent_open(open_statuses, recent),
+                )
+                result = plan(state)
+                last_seq = self._last_seq()
+                c.executemany(
+                    _INSERT,
+                    [(last_seq + i, *(row[f] for f in _FIELDS)) for i, row in enumerate(result.new, start=1)],
+                )
+                c.executemany(
+                    "UPDATE leads SET lead_status = ?, updated_at = ? WHERE id = ?",
+                    [(status, stamp, lead_id) for lead_id, status, stamp in result.moves],
+                )
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('last_tick_minute', ?)", (str(minute),))
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            if result.moves:
+                self._resume.clear()
+            return result
+
+    def _recent_open(self, statuses: Sequence[str], limit: int) -> list[tuple[str, str, str]]:
+        """(id, status id, updated_at) of the `limit` newest leads in one of `statuses`, newest first."""
+        if not statuses or limit <= 0:
+            return []
+        marks = ", ".join("?" * len(statuses))
+        return self._conn.execute(
+            f"SELECT id, lead_status, updated_at FROM leads WHERE lead_status IN ({marks})"
+            " ORDER BY seq DESC LIMIT ?",
+            (*statuses, limit),
+        ).fetchall()
 
     def close(self) -> None:
         with self._lock:

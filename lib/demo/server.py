@@ -17,12 +17,15 @@ import json
 import secrets
 import sys
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from lib import clock
+from lib.demo import alive as alive_rule
 from lib.demo import data
 from lib.demo.db import DEFAULT_DB_NAME, DemoDB
 
@@ -160,7 +163,14 @@ class DemoCRM:
         *,
         host: str = "127.0.0.1",
         seed: int = 7,
+        alive: bool = False,
+        tick_seconds: float = 60.0,
+        max_growth: int = alive_rule.DEFAULT_MAX_GROWTH,
     ) -> None:
+        if tick_seconds <= 0:
+            raise ValueError("tick_seconds must be > 0")
+        if max_growth < 0:
+            raise ValueError("max_growth must be >= 0")
         if style not in ("ords", "links"):
             raise ValueError("style must be 'ords' or 'links'")
         if page_size < 1:
@@ -177,12 +187,68 @@ class DemoCRM:
         self.prefix = prefix
         self.host = host
         self.db = DemoDB(self.data_dir / DEFAULT_DB_NAME, size, end=end, seed=seed)
+        self.seed = seed
+        # alive: a background thread ticks (lib.demo.alive) every `tick_seconds` while the server runs
+        self.alive = alive
+        self.tick_seconds = float(tick_seconds)
+        self.max_growth = max_growth
+        self.ticks = 0  # ticks the alive thread has done so far
         self._port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._heart: threading.Thread | None = None
+        self._heart_stop = threading.Event()
 
     def __repr__(self) -> str:  # never the token
         return f"DemoCRM(base_url={self.base_url!r}, style={self.style!r}, page_size={self.page_size})"
+
+    # ---------------------------------------------------------------------------------------- alive
+    def tick(self, now: datetime) -> dict[str, int]:
+        """One deterministic step of life at the aware instant `now` (lib.demo.alive): a few new leads,
+        a few status moves; {"created": n, "moved": m}, both 0 if `now`'s minute was already ticked."""
+        return alive_rule.tick(self.db, now, max_growth=self.max_growth, seed=self.seed)
+
+    @property
+    def heart_running(self) -> bool:
+        """Whether the alive thread is running."""
+        return self._heart is not None and self._heart.is_alive()
+
+    def _start_heart(self) -> None:
+        if self.alive and not self.heart_running:
+            self._heart_stop.clear()
+            self._heart = threading.Thread(target=self._beat, name="demo-crm-alive", daemon=True)
+            self._heart.start()
+
+    def _stop_heart(self) -> None:
+        self._heart_stop.set()
+        if self._heart is not None:
+            self._heart.join(timeout=10)
+        self._heart = None
+
+    def _beat(self) -> None:
+        """Tick every `tick_seconds` of real time, the first one interval after the start. With the clock
+        pinned (LEADS_NOW) every tick would fall in the same minute: it then ticks at the pinned instant,
+        or the last minute this demo file was ticked at if later (a restart goes on from there), plus one
+        minute per interval elapsed since the start (with the default 60 s, the real minutes elapsed)."""
+        started = time.monotonic()
+        base: datetime | None = None
+        failed: set[str] = set()
+        while not self._heart_stop.wait(self.tick_seconds):
+            try:
+                now = clock.now()
+                if clock.frozen() is not None:
+                    if base is None:
+                        last = self.db.meta().get("last_tick_minute")
+                        last_at = datetime.fromtimestamp(int(last) * 60, UTC) if last else None
+                        base = max(now, last_at) if last_at else now
+                    now = base + timedelta(minutes=round((time.monotonic() - started) / self.tick_seconds))
+                self.tick(now)
+            except Exception as exc:  # a locked or damaged file: say so once, keep serving, try again later
+                if type(exc).__name__ not in failed:
+                    failed.add(type(exc).__name__)
+                    print(f"demo CRM: a tick failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+                continue
+            self.ticks += 1
 
     # ------------------------------------------------------------------------------------- lifecycle
     @property
@@ -217,18 +283,22 @@ class DemoCRM:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-crm", daemon=True
         )
         self._thread.start()
+        self._start_heart()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the standalone `python -m lib.demo`)."""
         self.bind()
         assert self._httpd is not None
+        self._start_heart()
         try:
             self._httpd.serve_forever(poll_interval=0.2)
         finally:
+            self._stop_heart()
             self._httpd.server_close()
 
     def stop(self) -> None:
+        self._stop_heart()
         if self._httpd is not None:
             if self.running:
                 self._httpd.shutdown()
@@ -471,10 +541,12 @@ _running: dict[tuple[str, int], DemoCRM] = {}
 _running_lock = threading.Lock()
 
 
-def ensure_running(data_dir: Path, size: int) -> tuple[str, str]:
+def ensure_running(data_dir: Path, size: int, alive: bool | None = None) -> tuple[str, str]:
     """(base_url, token) of this process's demo CRM for (data_dir, size), started on first call.
 
     Thread-safe; later calls with the same arguments reuse the running server (and its random token).
+    `alive` (None: the LEADS_DEMO_ALIVE setting, default true) starts it alive: a few new leads and status
+    moves every few minutes (lib.demo.alive). It is decided when the server starts; a running server keeps it.
     """
     key = (str(Path(data_dir).resolve()), int(size))
     with _running_lock:
@@ -482,9 +554,24 @@ def ensure_running(data_dir: Path, size: int) -> tuple[str, str]:
         if crm is None or not crm.running:
             if crm is not None:
                 crm.stop()
-            crm = DemoCRM(Path(data_dir), size=size, token=secrets.token_urlsafe(24)).start()
+            if alive is None:
+                alive = _alive_setting()
+            token = secrets.token_urlsafe(24)
+            crm = DemoCRM(Path(data_dir), size=size, token=token, alive=alive).start()
             _running[key] = crm
         return crm.base_url, crm.token
+
+
+def _alive_setting() -> bool:
+    """LEADS_DEMO_ALIVE from the settings (lib.config); true when the settings cannot be read (the app
+    reports those problems itself)."""
+    from lib.config import load_settings
+    from lib.errors import ConfigError
+
+    try:
+        return load_settings().demo_alive
+    except ConfigError:
+        return True
 
 
 __all__ = ["DemoCRM", "ensure_running", "parse_q", "validate_new_lead"]
