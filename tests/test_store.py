@@ -1,4 +1,5 @@
-"""lib.store: settings and the outbox persist in SQLite across Store instances."""
+"""lib.store: settings and the outbox persist across Store instances, on SQLite and on PostgreSQL
+(`store_url` runs each store test on both)."""
 
 from datetime import UTC, datetime
 
@@ -11,9 +12,19 @@ from lib.store import DEFAULT_EXT_LABELS, Store, apply_status_overrides, crm_key
 NEW = "233069071553535427697228277840563827497"
 
 
-def test_a_new_store_has_defaults_and_creates_its_file(tmp_path):
+def test_a_new_store_in_a_data_dir_creates_its_sqlite_file(tmp_path):
     store = Store(tmp_path / "nested" / "data")
     assert (tmp_path / "nested" / "data" / "dashboard.sqlite3").exists()
+    assert store.path == tmp_path / "nested" / "data" / "dashboard.sqlite3"
+    assert store.db.dialect == "sqlite"
+    assert repr(store) == f"Store('sqlite:///{tmp_path}/nested/data/dashboard.sqlite3')"
+    assert store.schema_version() == 6
+
+
+def test_a_new_store_has_defaults(store_url):
+    store = Store.open(store_url)
+    assert store.schema_version() == 6
+    assert "secret-pw" not in repr(store) and "secret-pw" not in store.url
     assert store.version() == 0
     assert store.status_overrides("demo") == {}
     assert store.utm_aliases() is None
@@ -26,8 +37,8 @@ def test_a_new_store_has_defaults_and_creates_its_file(tmp_path):
     assert store.outbox_list() == []
 
 
-def test_settings_persist_across_instances_and_every_save_or_reset_bumps_the_version(tmp_path):
-    a = Store(tmp_path)
+def test_settings_persist_across_instances_and_every_save_or_reset_bumps_the_version(store_url):
+    a = Store.open(store_url)
     a.save_status_overrides("demo", {NEW: {"role": "won", "stage": 3}})
     assert a.version() == 1
     a.save_utm_aliases({"פייסבוק": "facebook", "fb": "facebook"})
@@ -35,7 +46,7 @@ def test_settings_persist_across_instances_and_every_save_or_reset_bumps_the_ver
     assert a.version() == 3
     a.close()
 
-    b = Store(tmp_path)
+    b = Store.open(store_url)
     assert b.version() == 3
     assert b.status_overrides("demo") == {
         "233069071553535427697228277840563827497": {"role": "won", "stage": 3}
@@ -51,8 +62,8 @@ def test_settings_persist_across_instances_and_every_save_or_reset_bumps_the_ver
     assert b.utm_aliases() is None
 
 
-def test_outbox_round_trip_with_hebrew_oldest_first(tmp_path):
-    store = Store(tmp_path)
+def test_outbox_round_trip_with_hebrew_oldest_first(store_url):
+    store = Store.open(store_url)
     lead = {
         "name": "ישראל ישראלי",
         "first_name": "ישראל ישראלי",
@@ -63,7 +74,7 @@ def test_outbox_round_trip_with_hebrew_oldest_first(tmp_path):
     second = store.outbox_add({"name": "Dana", "phone": "+972521111111"}, "no answer", "unknown")
     assert second > first
 
-    items = Store(tmp_path).outbox_list()  # another instance sees them
+    items = Store.open(store_url).outbox_list()  # another instance sees them
     assert [i.id for i in items] == [first, second]
     assert items[0].lead == lead
     assert items[0].error == "The CRM had an internal error (500)"
@@ -81,9 +92,9 @@ def test_outbox_round_trip_with_hebrew_oldest_first(tmp_path):
     assert store.version() == 0  # the outbox is not a setting
 
 
-def test_outbox_refuses_an_unknown_state(tmp_path):
+def test_outbox_refuses_an_unknown_state(store_url):
     with pytest.raises(ValueError):
-        Store(tmp_path).outbox_add({"name": "x"}, "err", "lost")
+        Store.open(store_url).outbox_add({"name": "x"}, "err", "lost")
 
 
 def test_crm_key_is_demo_or_the_base_url():
