@@ -176,8 +176,11 @@ class Store:
 
     def __init__(self, data_dir: Path, *, wall: Callable[[], float] = time.time) -> None:
         """The SQLite file `dashboard.sqlite3` in `data_dir` (made when missing). `wall`: the real clock of
-        the send lease (epoch seconds); tests may pass their own. `Store.open(url)` opens any store URL."""
-        self._setup(open_database(sqlite_url(data_dir)), wall)
+        the send lease (epoch seconds); tests may pass their own. `Store.open(url)` opens any store URL.
+
+        As before the store could be elsewhere, a file that cannot be opened raises sqlite3's own error (or
+        OSError for the folder), which tells a damaged file from an unwritable folder."""
+        self._setup(Database(sqlite_url(data_dir)), wall)
 
     @classmethod
     def open(cls, url: str, *, wall: Callable[[], float] = time.time) -> Store:
