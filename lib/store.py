@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from lib import clock
-from lib.db import Database, open_database, sqlite_url
+from lib.db import Database, sqlite_url
 from lib.schema import ROLES
 
 DB_NAME = "dashboard.sqlite3"
@@ -185,9 +185,11 @@ class Store:
     @classmethod
     def open(cls, url: str, *, wall: Callable[[], float] = time.time) -> Store:
         """The store at a `sqlite:///…` or `postgresql://…` URL (Settings.store_url); its schema is created
-        or upgraded first. lib.db.DatabaseError (never showing the password) when it cannot be opened."""
+        or upgraded first. lib.db.DatabaseError (never showing the password) when the URL is wrong or
+        PostgreSQL cannot be reached; for a SQLite file, sqlite3's own error or OSError, as `Store(data_dir)`
+        raises them."""
         store = cls.__new__(cls)
-        store._setup(open_database(url), wall)
+        store._setup(Database(url), wall)
         return store
 
     def _setup(self, db: Database, wall: Callable[[], float]) -> None:

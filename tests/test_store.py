@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lib.config import Settings
+from lib.db import DatabaseError, sqlite_url
 from lib.store import DEFAULT_EXT_LABELS, Store, apply_status_overrides, crm_key
 
 NEW = "233069071553535427697228277840563827497"
@@ -356,3 +357,13 @@ def test_the_audit_log_newest_first_with_hebrew_detail(store_url):
         pd.Timestamp("2026-11-23 07:00", tz="UTC"),
         pd.Timestamp("2026-11-23 06:00", tz="UTC"),
     ]
+
+
+def test_opening_errors_say_what_is_wrong(tmp_path):
+    with pytest.raises(DatabaseError, match="must start with sqlite:/// or postgresql://"):
+        Store.open("mysql://leads:pw@db/leads")
+    (tmp_path / "dashboard.sqlite3").write_bytes(b"not a database file " * 100)
+    with pytest.raises(sqlite3.DatabaseError, match="file is not a database"):  # the page says "damaged"
+        Store.open(sqlite_url(tmp_path))
+    with pytest.raises(sqlite3.DatabaseError, match="file is not a database"):
+        Store(tmp_path)
