@@ -88,7 +88,7 @@ def _refuse_non_empty(url: str) -> None:
     finally:
         db.close()
     if full:
-        listed = ", ".join(f"{t} ({n} rows)" for t, n in sorted(full.items()))
+        listed = ", ".join(f"{t} ({_rows(n)})" for t, n in sorted(full.items()))
         raise CopyRefused(
             f"The destination {safe_url(url)} already holds data: {listed}. Copy into an empty database "
             "(create a new one, or drop these tables first if they hold nothing you need)."
@@ -134,13 +134,17 @@ def _copy(src: Database, dst: Database, batch: int, out: TextIO | None) -> dict[
             columns = [c for c in sorted(src.columns(table)) if c in have]
             counts[table] = _copy_table(src, dst, table, columns, batch)
             if out:
-                print(f"{table}: {counts[table]} rows", file=out)
+                print(f"{table}: {_rows(counts[table])}", file=out)
         if dst.dialect == "postgresql":
             for table in counts:
                 _reset_identity(dst, table)
     if out:
-        print(f"Done: {sum(counts.values())} rows in {len(counts)} tables.", file=out)
+        print(f"Done: {_rows(sum(counts.values()))} in {len(counts)} tables.", file=out)
     return counts
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _reset_identity(db: Database, table: str) -> None:
@@ -167,8 +171,8 @@ def _copy_table(src: Database, dst: Database, table: str, columns: list[str], ba
         ).fetchall()
         if not rows:
             return copied
-        dst.executemany(insert, rows)
-        copied += len(rows)
+        added = dst.executemany(insert, rows)  # a bookkeeping row the destination has already is not added
+        copied += added if added >= 0 else len(rows)
         offset += len(rows)
 
 

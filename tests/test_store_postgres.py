@@ -168,7 +168,7 @@ def test_a_destination_holding_data_is_refused_and_left_alone(tmp_path, pg_url):
     with pytest.raises(CopyRefused) as caught:
         copy_store(sqlite_url(tmp_path / "data"), pg_url)
     message = str(caught.value)
-    assert "already holds data: outbox (1 rows), users (1 rows)" in message
+    assert "already holds data: outbox (1 row), users (1 row)" in message
     assert "secret-pw" not in message
     assert target.users()["name"].tolist() == ["other"]
     assert [i.lead for i in target.outbox_list()] == [{"name": "kept"}]
