@@ -178,7 +178,7 @@ class Store:
         """The SQLite file `dashboard.sqlite3` in `data_dir` (made when missing). `wall`: the real clock of
         the send lease (epoch seconds); tests may pass their own. `Store.open(url)` opens any store URL.
 
-        As before the store could be elsewhere, a file that cannot be opened raises sqlite3's own error (or
+        As before LEADS_STORE_URL existed, a file that cannot be opened raises sqlite3's own error (or
         OSError for the folder), which tells a damaged file from an unwritable folder."""
         self._setup(Database(sqlite_url(data_dir)), wall)
 
