@@ -120,7 +120,7 @@ def _filled_sqlite_store(data_dir: Path) -> Store:
 def test_copy_from_sqlite_into_an_empty_postgresql_store_keeps_everything(tmp_path, pg_url):
     _filled_sqlite_store(tmp_path / "data").close()
     out = io.StringIO()
-    counts = copy_store(sqlite_url(tmp_path / "data"), pg_url, batch=2, out=out)  # batches of 2 rows
+    counts = copy_store(sqlite_url(tmp_path / "data"), pg_url, batch=1, out=out)  # 2 batches a table
     assert {t: counts[t] for t in ("settings", "outbox", "ad_spend", "users", "sso_users", "audit")} == {
         "settings": 2,
         "outbox": 2,
