@@ -1,10 +1,15 @@
-"""SQLite under LEADS_DATA_DIR: the user's settings (status roles, UTM aliases, custom-field labels), the
-outbox of leads the CRM has not accepted, and the ad spend imported or typed in (one row per day x source x
-medium x campaign).
+"""The dashboard's own store (not the CRM's): the user's settings (status roles, UTM aliases, custom-field
+labels, goals), the outbox of leads the CRM has not accepted, the ad spend imported or typed in (one row per
+day x source x medium x campaign), users, single sign-on e-mails, failed sign-ins and the audit log.
 
-One file, `dashboard.sqlite3`, in WAL mode so that readers never wait for a writer; one connection per
-Store guarded by a lock, so one Store can be shared by every Streamlit session of the process. Settings are
-stored as JSON, one row per key; every save or reset bumps `version()` so caches keyed on it refresh.
+It lives in the database LEADS_STORE_URL names, through lib.db: by default the SQLite file
+`dashboard.sqlite3` under LEADS_DATA_DIR (WAL mode, so readers never wait for a writer), or a PostgreSQL
+database when several app processes serve a team. One code path and portable SQL for both. One connection
+per Store guarded by a lock, so one Store can be shared by every Streamlit session of the process. Settings
+are stored as JSON, one row per key; every save or reset bumps `version()` so caches keyed on it refresh.
+
+The schema is versioned (`meta.schema`) and upgrades itself when a Store opens: tables, columns and indexes
+are added, never dropped, so an older file keeps its settings, outbox, spend, users and audit log.
 """
 
 from __future__ import annotations
@@ -13,8 +18,6 @@ import json
 import os
 import re
 import socket
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from lib import clock
+from lib.db import Database, sqlite_url
 from lib.schema import ROLES
 
 DB_NAME = "dashboard.sqlite3"
@@ -47,57 +51,70 @@ STOPPED_MID_SEND = (
 )
 # Who is sending: host, process id and a random id of this process (a pid can be reused after a restart).
 PROCESS = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
-SCHEMA_VERSION = 5
+# 1 settings + outbox, 2 the send guard, 3 ad spend, 4 sign-in and audit, 5 single sign-on, 6 the same
+# tables in portable SQL (SQLite or PostgreSQL): names unique by lower(name), epoch seconds as DOUBLE
+# PRECISION, auto-numbered ids that work on both.
+SCHEMA_VERSION = 6
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+# Every table in portable DDL (`{id}`: lib.db's auto-numbered key). A file made by schema 5 or older keeps
+# its tables as they are (CREATE ... IF NOT EXISTS); only what is missing is added.
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    """
 CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     lead TEXT NOT NULL,
     error TEXT NOT NULL,
     state TEXT NOT NULL,
     created_at TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1
-);
-"""
+)""",
+)
 # Schema 2 (the send guard), added to an existing file without touching its rows: the submission's key
-# (unique, NULL for rows older than the guard), who holds a "sending" row and since when (epoch seconds),
-# and the CRM's id once sent.
-_OUTBOX_COLUMNS = {"submission": "TEXT", "owner": "TEXT", "claimed_at": "REAL", "lead_id": "TEXT"}
+# (unique, NULL for rows older than the guard), who holds a "sending" row and since when (epoch seconds:
+# DOUBLE PRECISION, as a 4-byte REAL would lose the seconds), and the CRM's id once sent.
+_OUTBOX_COLUMNS = {"submission": "TEXT", "owner": "TEXT", "claimed_at": "DOUBLE PRECISION", "lead_id": "TEXT"}
+_OUTBOX_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS outbox_submission ON outbox (submission)",
+    "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)",
+)
 # Schema 3: ad spend, one row per day x source x medium x campaign (a missing value is stored as '' so the
-# key stays unique: SQLite lets NULLs repeat in a UNIQUE key). `spend` is in the account currency.
+# key stays unique: NULLs may repeat in a UNIQUE key). `spend` is in the account currency.
 _SPEND_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ad_spend (
     day TEXT NOT NULL,
     utm_source TEXT NOT NULL DEFAULT '',
     utm_medium TEXT NOT NULL DEFAULT '',
     utm_campaign TEXT NOT NULL DEFAULT '',
-    spend REAL NOT NULL,
+    spend DOUBLE PRECISION NOT NULL,
     imported_at TEXT NOT NULL,
     source_file TEXT,
     UNIQUE (day, utm_source, utm_medium, utm_campaign)
 )
 """
-# Schema 4: sign-in. Users (names unique whatever their case; the password as an argon2 hash, never in
-# clear), failed sign-ins (epoch seconds of the machine's real clock: a lockout is a lease, which a pinned
-# LEADS_NOW must not freeze) and the audit log (UTC ISO times of the dashboard's clock, detail as JSON).
+# Schema 4: sign-in. Users (names unique whatever their case: a unique index on lower(name); the password as
+# an argon2 hash, never in clear), failed sign-ins (epoch seconds of the machine's real clock: a lockout is
+# a lease, which a pinned LEADS_NOW must not freeze) and the audit log (UTC ISO times of the dashboard's
+# clock, detail as JSON). A SQLite file of schema 4 or 5 keeps its `name ... UNIQUE COLLATE NOCASE` column;
+# the lower(name) index agrees with it (both fold ASCII letters only in SQLite).
 _AUTH_SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS users (
-    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS users_name_lower ON users (lower(name))",
     "CREATE TABLE IF NOT EXISTS sign_in_failures "
-    "(account TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL)",
+    "(account TEXT NOT NULL, client TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sign_in_failures_at ON sign_in_failures (at)",
     """
 CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     at TEXT NOT NULL,
     who TEXT NOT NULL,
     action TEXT NOT NULL,
@@ -107,14 +124,17 @@ CREATE TABLE IF NOT EXISTS audit (
 )
 # Schema 5: single sign-on. The e-mails an admin let in through the OIDC provider (st.login), each with a
 # role; stored lower-case (e-mails are compared in any case).
-_SSO_SCHEMA = """
+_SSO_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS sso_users (
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email TEXT NOT NULL,
     role TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-)"""
+)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS sso_users_email_lower ON sso_users (lower(email))",
+)
 SSO_COLUMNS = ("email", "role", "disabled", "created_at", "updated_at")
 AUDIT_COLUMNS = ("at", "who", "action", "page", "detail")
 SPEND_COLUMNS = ("date", "utm_source", "utm_medium", "utm_campaign", "spend")
@@ -155,85 +175,92 @@ class Store:
     """The dashboard's own small database (not the CRM's)."""
 
     def __init__(self, data_dir: Path, *, wall: Callable[[], float] = time.time) -> None:
-        """`wall`: the real clock of the send lease (epoch seconds); tests may pass their own."""
-        self.path = Path(data_dir) / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._wall = wall
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            self._upgrade()
+        """The SQLite file `dashboard.sqlite3` in `data_dir` (made when missing). `wall`: the real clock of
+        the send lease (epoch seconds); tests may pass their own. `Store.open(url)` opens any store URL.
 
-    def _upgrade(self) -> None:
-        """Bring an older file up to SCHEMA_VERSION by adding columns and indexes; never drops anything."""
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")  # two processes opening an old file at once: one upgrades
+        As before LEADS_STORE_URL existed, a file that cannot be opened raises sqlite3's own error (or
+        OSError for the folder), which tells a damaged file from an unwritable folder."""
+        self._setup(Database(sqlite_url(data_dir)), wall)
+
+    @classmethod
+    def open(cls, url: str, *, wall: Callable[[], float] = time.time) -> Store:
+        """The store at a `sqlite:///…` or `postgresql://…` URL (Settings.store_url); its schema is created
+        or upgraded first. lib.db.DatabaseError (never showing the password) when the URL is wrong or
+        PostgreSQL cannot be reached; for a SQLite file, sqlite3's own error or OSError, as `Store(data_dir)`
+        raises them."""
+        store = cls.__new__(cls)
+        store._setup(Database(url), wall)
+        return store
+
+    def _setup(self, db: Database, wall: Callable[[], float]) -> None:
+        self.db = db  # shared with lib.lead_store, which keeps its own tables in the same database
+        self.path: Path | None = db.path  # the SQLite file, None on PostgreSQL
+        self._wall = wall
         try:
-            have = {row[1] for row in c.execute("PRAGMA table_info(outbox)")}
-            for name, kind in _OUTBOX_COLUMNS.items():
-                if name not in have:
-                    c.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
-            c.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_submission ON outbox (submission)")
-            c.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
-            c.execute(_SPEND_SCHEMA)
-            for statement in _AUTH_SCHEMA:
-                c.execute(statement)
-            c.execute(_SSO_SCHEMA)
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
-                (SCHEMA_VERSION,),
-            )
-            c.execute("COMMIT")
+            self._upgrade()
         except BaseException:
-            c.execute("ROLLBACK")
+            db.close()
             raise
 
+    def _upgrade(self) -> None:
+        """Create the tables or bring an older store up to SCHEMA_VERSION by adding tables, columns and
+        indexes; never drops anything. One transaction under the "schema" lock: two processes opening a new
+        or old store at once do not race (SQLite's write lock; PostgreSQL's advisory lock)."""
+        db = self.db
+        with db.transaction(lock="schema"):
+            for statement in _SCHEMA:
+                db.execute(statement)
+            have = db.columns("outbox")
+            for name, kind in _OUTBOX_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            for statement in (*_OUTBOX_INDEXES, _SPEND_SCHEMA, *_AUTH_SCHEMA, *_SSO_SCHEMA):
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET "
+                "value = CASE WHEN meta.value > excluded.value THEN meta.value ELSE excluded.value END",
+                (SCHEMA_VERSION,),
+            )
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store (SCHEMA_VERSION once opened by this code, or more when a
+        newer version of the dashboard opened it before)."""
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'schema'").scalar(0))
+
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({self.db.url!r})"  # lib.db leaves the password out
+
+    @property
+    def url(self) -> str:
+        """The store's URL without its password."""
+        return self.db.url
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.db.close()
 
     # -- generic settings -----------------------------------------------------------------------------
 
     def _get(self, key: str) -> Any | None:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def _set(self, key: str, value: Any | None) -> None:
         """Save `value` under `key` (None deletes it) and bump the version, in one transaction."""
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                if value is None:
-                    c.execute("DELETE FROM settings WHERE key = ?", (key,))
-                else:
-                    c.execute(
-                        "INSERT INTO settings (key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, json.dumps(value, ensure_ascii=False)),
-                    )
-                c.execute(
-                    "INSERT INTO meta (key, value) VALUES ('version', 1) "
-                    "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        db = self.db
+        with db.transaction():
+            if value is None:
+                db.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                db.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(value, ensure_ascii=False)),
                 )
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+            _bump(db)
 
     def version(self) -> int:
         """A number that grows on every save or reset of a setting (0 before the first)."""
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        return 0 if row is None else int(row[0])
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'version'").scalar(0))
 
     # -- status roles ---------------------------------------------------------------------------------
 
@@ -295,60 +322,52 @@ class Store:
     def outbox_add(self, lead: dict, error: str, state: str, *, now: datetime | None = None) -> int:
         """Keep a lead the CRM did not accept; returns its outbox id."""
         _check_state(state)
-        with self._lock:
-            cur = self._conn.execute(
-                "INSERT INTO outbox (lead, error, state, created_at, attempts) VALUES (?, ?, ?, ?, 1)",
-                (_json(lead), error, state, _stamp(now)),
-            )
-            return int(cur.lastrowid)
+        new_id = self.db.execute(
+            "INSERT INTO outbox (lead, error, state, created_at, attempts) "
+            "VALUES (?, ?, ?, ?, 1) RETURNING id",
+            (_json(lead), error, state, _stamp(now)),
+        ).scalar()
+        return int(new_id)
 
     def outbox_list(self) -> list[OutboxItem]:
         """Every lead in the outbox (failed, unknown, or being sent right now), oldest first. A "sending"
         row whose process died (or that outlived SEND_TIMEOUT) is turned into "unknown" first."""
         self.outbox_reap()
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state != 'sent' ORDER BY id"
-            ).fetchall()
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state != 'sent' ORDER BY id").fetchall()
         return [_item(r) for r in rows]
 
     def outbox_get(self, item_id: int | None = None, *, submission: str | None = None) -> OutboxItem | None:
         """One row by id or by submission key, whatever its state ("sent" included); None if there is none."""
         self.outbox_reap()
         column, value = ("id", int(item_id)) if item_id is not None else ("submission", submission)
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE {column} = ?", (value,)).fetchone()
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE {column} = ?", (value,)).fetchone()
         return None if row is None else _item(row)
 
     def outbox_claim(self, submission: str, lead: dict, *, now: datetime | None = None) -> Claim:
         """Write-ahead and lock in one step: insert `lead` as "sending" under the unique `submission` key.
 
-        Exactly one caller per key wins, across threads and processes (a UNIQUE index inside a BEGIN
-        IMMEDIATE transaction); the others get the row as it stands. Rows sent more than SENT_KEPT ago are
-        dropped here."""
+        Exactly one caller per key wins, across threads and processes (a UNIQUE index, the insert inside one
+        write transaction: SQLite's BEGIN IMMEDIATE; on PostgreSQL a second insert of the key waits for the
+        first transaction and then does nothing); the others get the row as it stands. Rows sent more than
+        SENT_KEPT ago are dropped here."""
         if not submission:
             raise ValueError("a submission key is required")
         self.outbox_reap()
         stamp = _stamp(now)
         cutoff = _stamp((now or clock.now()) - SENT_KEPT)
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.execute("DELETE FROM outbox WHERE state = 'sent' AND created_at < ?", (cutoff,))
-                cur = c.execute(
+        db = self.db
+        with db.transaction():
+            db.execute("DELETE FROM outbox WHERE state = 'sent' AND created_at < ?", (cutoff,))
+            won = (
+                db.execute(
                     "INSERT INTO outbox (lead, error, state, created_at, attempts, submission, owner, "
-                    "claimed_at) VALUES (?, '', 'sending', ?, 1, ?, ?, ?) ON CONFLICT(submission) DO NOTHING",
+                    "claimed_at) VALUES (?, '', 'sending', ?, 1, ?, ?, ?) "
+                    "ON CONFLICT (submission) DO NOTHING",
                     (_json(lead), stamp, submission, PROCESS, self._wall()),
-                )
-                won = cur.rowcount == 1
-                row = c.execute(
-                    f"SELECT {_COLUMNS} FROM outbox WHERE submission = ?", (submission,)
-                ).fetchone()
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+                ).rowcount
+                == 1
+            )
+            row = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE submission = ?", (submission,)).fetchone()
         return Claim(won, _item(row))
 
     def outbox_claim_retry(self, item_id: int) -> Claim:
@@ -356,21 +375,21 @@ class Store:
         UPDATE; only the caller whose UPDATE changed the row wins. `item` is the row as it was before the
         flip for the winner (its state tells the retry whether to look the lead up first), else as it is."""
         self.outbox_reap()
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                before = c.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (int(item_id),)).fetchone()
-                cur = c.execute(
+        db = self.db
+        with db.transaction():
+            # SQLite's BEGIN IMMEDIATE already holds the whole file; PostgreSQL locks the row, so a second
+            # retrier waits here and then reads the row as the first one left it
+            lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
+            select = f"SELECT {_COLUMNS} FROM outbox WHERE id = ?{lock}"
+            before = db.execute(select, (int(item_id),)).fetchone()
+            won = (
+                db.execute(
                     "UPDATE outbox SET state = 'sending', owner = ?, claimed_at = ? "
                     "WHERE id = ? AND state IN ('failed', 'unknown')",
                     (PROCESS, self._wall(), int(item_id)),
-                )
-                won = cur.rowcount == 1
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+                ).rowcount
+                == 1
+            )
         return Claim(won, None if before is None else _item(before))
 
     def outbox_finish(
@@ -388,30 +407,18 @@ class Store:
         adds one to the attempts (a retry)."""
         if state not in ROW_STATES or state == "sending":
             raise ValueError(f"a send ends as sent, failed or unknown, not {state!r}")
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox SET state = ?, error = ?, lead_id = ?, owner = NULL, claimed_at = NULL, "
-                "lead = CASE WHEN ? = 'sent' THEN '{}' ELSE coalesce(?, lead) END, "
-                "attempts = attempts + ? WHERE id = ?",
-                (
-                    state,
-                    error,
-                    lead_id,
-                    state,
-                    None if lead is None else _json(lead),
-                    int(count_attempt),
-                    int(item_id),
-                ),
-            )
+        new_lead = "{}" if state == "sent" else (None if lead is None else _json(lead))
+        self.db.execute(
+            "UPDATE outbox SET state = ?, error = ?, lead_id = ?, owner = NULL, claimed_at = NULL, "
+            "lead = coalesce(?, lead), attempts = attempts + ? WHERE id = ?",
+            (state, error, lead_id, new_lead, int(count_attempt), int(item_id)),
+        )
 
     def outbox_reap(self) -> int:
         """Turn "sending" rows whose sender is gone into "unknown": the process died (same host, its pid is
         not running, or it is this pid with another process id), or the row outlived SEND_TIMEOUT. Returns
         how many were turned."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, owner, claimed_at FROM outbox WHERE state = 'sending'"
-            ).fetchall()
+        rows = self.db.execute("SELECT id, owner, claimed_at FROM outbox WHERE state = 'sending'").fetchall()
         if not rows:
             return 0
         oldest = self._wall() - SEND_TIMEOUT.total_seconds()
@@ -419,13 +426,11 @@ class Store:
         if not dead:
             return 0
         marks = ",".join("?" * len(dead))
-        with self._lock:
-            cur = self._conn.execute(
-                f"UPDATE outbox SET state = 'unknown', error = ?, owner = NULL, claimed_at = NULL "
-                f"WHERE state = 'sending' AND id IN ({marks})",
-                (STOPPED_MID_SEND, *dead),
-            )
-            return cur.rowcount
+        return self.db.execute(
+            f"UPDATE outbox SET state = 'unknown', error = ?, owner = NULL, claimed_at = NULL "
+            f"WHERE state = 'sending' AND id IN ({marks})",
+            (STOPPED_MID_SEND, *dead),
+        ).rowcount
 
     def outbox_update(self, item_id: int, *, error: str, state: str) -> None:
         """Record another failed attempt for this item."""
@@ -433,8 +438,7 @@ class Store:
         self.outbox_finish(item_id, state, error=error, count_attempt=True)
 
     def outbox_remove(self, item_id: int) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM outbox WHERE id = ?", (int(item_id),))
+        self.db.execute("DELETE FROM outbox WHERE id = ?", (int(item_id),))
 
     # -- ad spend -------------------------------------------------------------------------------------
 
@@ -446,39 +450,32 @@ class Store:
         changes nothing. Returns (inserted, replaced)."""
         stamp = _stamp(now)
         inserted = replaced = 0
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                for row in rows:
-                    key = _spend_key(row)
-                    found = c.execute(f"SELECT 1 FROM ad_spend WHERE {_SPEND_WHERE}", key).fetchone()
-                    c.execute(
-                        f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT(day, utm_source, utm_medium, utm_campaign) DO UPDATE SET "
-                        "spend = excluded.spend, imported_at = excluded.imported_at, "
-                        "source_file = excluded.source_file",
-                        (*key, float(row["spend"]), stamp, source_file),
-                    )
-                    if found:
-                        replaced += 1
-                    else:
-                        inserted += 1
-                _bump(c)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+        db = self.db
+        with db.transaction():
+            for row in rows:
+                key = _spend_key(row)
+                found = db.execute(f"SELECT 1 FROM ad_spend WHERE {_SPEND_WHERE}", key).fetchone()
+                db.execute(
+                    f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (day, utm_source, utm_medium, utm_campaign) DO UPDATE SET "
+                    "spend = excluded.spend, imported_at = excluded.imported_at, "
+                    "source_file = excluded.source_file",
+                    (*key, float(row["spend"]), stamp, source_file),
+                )
+                if found:
+                    replaced += 1
+                else:
+                    inserted += 1
+            _bump(db)
         return inserted, replaced
 
     def spend_frame(self) -> pd.DataFrame:
         """Every stored spend row, by day, source, medium, campaign: `date` (datetime64[ns], the day),
         `utm_source`, `utm_medium`, `utm_campaign` (string, NA where empty), `spend` (float64)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT day, utm_source, utm_medium, utm_campaign, spend FROM ad_spend "
-                "ORDER BY day, utm_source, utm_medium, utm_campaign"
-            ).fetchall()
+        rows = self.db.execute(
+            "SELECT day, utm_source, utm_medium, utm_campaign, spend FROM ad_spend "
+            "ORDER BY day, utm_source, utm_medium, utm_campaign"
+        ).fetchall()
         frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
         out = pd.DataFrame(
             {"date": pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")}
@@ -492,20 +489,14 @@ class Store:
         """Delete spend rows by (date, utm_source, utm_medium, utm_campaign) (None or NA for an empty
         value); returns how many were deleted."""
         deleted = 0
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                for day, source, medium, campaign in keys:
-                    key = _spend_key(
-                        {"date": day, "utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
-                    )
-                    deleted += c.execute(f"DELETE FROM ad_spend WHERE {_SPEND_WHERE}", key).rowcount
-                _bump(c)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+        db = self.db
+        with db.transaction():
+            for day, source, medium, campaign in keys:
+                key = _spend_key(
+                    {"date": day, "utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+                )
+                deleted += db.execute(f"DELETE FROM ad_spend WHERE {_SPEND_WHERE}", key).rowcount
+            _bump(db)
         return deleted
 
     def replace_spend_table(
@@ -516,41 +507,34 @@ class Store:
         which file it was imported; a new or changed one is marked as edited by hand."""
         rows = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else list(frame)
         stamp = _stamp(now)
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                old = {
-                    tuple(r[:4]): r[4:]
-                    for r in c.execute(
-                        "SELECT day, utm_source, utm_medium, utm_campaign, spend, imported_at, source_file "
-                        "FROM ad_spend"
-                    )
-                }
-                c.execute("DELETE FROM ad_spend")
-                for row in rows:
-                    key = _spend_key(row)
-                    spend = round(float(row["spend"]), 2)
-                    before = old.get(key)
-                    if before is not None and round(before[0], 2) == spend:
-                        meta = (before[1], before[2])
-                    else:
-                        meta = (stamp, EDITED_BY_HAND)
-                    c.execute(
-                        f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (*key, spend, *meta),
-                    )
-                _bump(c)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+        db = self.db
+        with db.transaction():
+            old = {
+                tuple(r[:4]): r[4:]
+                for r in db.execute(
+                    "SELECT day, utm_source, utm_medium, utm_campaign, spend, imported_at, source_file "
+                    "FROM ad_spend"
+                ).fetchall()
+            }
+            db.execute("DELETE FROM ad_spend")
+            for row in rows:
+                key = _spend_key(row)
+                spend = round(float(row["spend"]), 2)
+                before = old.get(key)
+                if before is not None and round(before[0], 2) == spend:
+                    meta = (before[1], before[2])
+                else:
+                    meta = (stamp, EDITED_BY_HAND)
+                db.execute(
+                    f"INSERT INTO ad_spend ({_SPEND_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, spend, *meta),
+                )
+            _bump(db)
 
     # -- users, sign-in failures, audit log ---------------------------------------------------------------
 
     def _write(self, sql: str, params: tuple = ()) -> int:
-        with self._lock:
-            return self._conn.execute(sql, params).rowcount
+        return self.db.execute(sql, params).rowcount
 
     def add_user(self, name: str, role: str, password_hash: str, *, now: datetime | None = None) -> None:
         """Add an account; ValueError when the name (in any case) is taken or blank."""
@@ -564,7 +548,7 @@ class Store:
                 "VALUES (?, ?, ?, 0, ?, ?)",
                 (name, role, password_hash, at, at),
             )
-        except sqlite3.IntegrityError:
+        except self.db.IntegrityError:
             raise ValueError(f"A user named {name!r} already exists.") from None
 
     def update_user(
@@ -582,38 +566,37 @@ class Store:
         changes = {k: v for k, v in sets.items() if v is not None}
         assignments = ", ".join(f"{k} = ?" for k in [*changes, "updated_at"])
         if not self._write(
-            f"UPDATE users SET {assignments} WHERE name = ?", (*changes.values(), _stamp(now), name.strip())
+            f"UPDATE users SET {assignments} WHERE lower(name) = lower(?)",
+            (*changes.values(), _stamp(now), name.strip()),
         ):
             raise KeyError(f"There is no user named {name!r}.")
 
     def user(self, name: str) -> dict | None:
-        """{"name", "role", "password_hash", "disabled", "created_at", "updated_at"} or None."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT name, role, password_hash, disabled, created_at, updated_at "
-                "FROM users WHERE name = ?",
-                (name.strip(),),
-            ).fetchone()
+        """{"name", "role", "password_hash", "disabled", "created_at", "updated_at"} or None (the name in
+        any case)."""
+        row = self.db.execute(
+            "SELECT name, role, password_hash, disabled, created_at, updated_at "
+            "FROM users WHERE lower(name) = lower(?)",
+            (name.strip(),),
+        ).fetchone()
         if row is None:
             return None
         keys = ("name", "role", "password_hash", "disabled", "created_at", "updated_at")
         return {**dict(zip(keys, row, strict=True)), "disabled": bool(row[3])}
 
     def users(self) -> pd.DataFrame:
-        """Every account without its hash: name, role, disabled, created_at, updated_at (by name)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, role, disabled, created_at, updated_at FROM users ORDER BY name COLLATE NOCASE"
-            ).fetchall()
+        """Every account without its hash: name, role, disabled, created_at, updated_at (by name, in any
+        case)."""
+        rows = self.db.execute(
+            "SELECT name, role, disabled, created_at, updated_at FROM users ORDER BY lower(name), name"
+        ).fetchall()
         frame = pd.DataFrame(rows, columns=["name", "role", "disabled", "created_at", "updated_at"])
         return frame.astype({"name": "string", "role": "string", "disabled": "bool"})
 
     def active_admins(self) -> int:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0"
-            ).fetchone()
-        return int(row[0])
+        return int(
+            self.db.execute("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0").scalar(0)
+        )
 
     # -- single sign-on e-mails ----------------------------------------------------------------------------
 
@@ -628,7 +611,7 @@ class Store:
                 "VALUES (?, ?, 0, ?, ?)",
                 (email, role, at, at),
             )
-        except sqlite3.IntegrityError:
+        except self.db.IntegrityError:
             raise ValueError(f"The e-mail {email} is already there.") from None
         return email
 
@@ -645,54 +628,50 @@ class Store:
         changes = {k: v for k, v in sets.items() if v is not None}
         assignments = ", ".join(f"{k} = ?" for k in [*changes, "updated_at"])
         if not self._write(
-            f"UPDATE sso_users SET {assignments} WHERE email = ?",
+            f"UPDATE sso_users SET {assignments} WHERE lower(email) = lower(?)",
             (*changes.values(), _stamp(now), email.strip()),
         ):
             raise KeyError(f"The e-mail {email.strip()} is not in the single sign-on list.")
 
     def remove_sso_user(self, email: str) -> None:
         """Take `email` off the single sign-on list; KeyError when it is not there."""
-        if not self._write("DELETE FROM sso_users WHERE email = ?", (email.strip(),)):
+        if not self._write("DELETE FROM sso_users WHERE lower(email) = lower(?)", (email.strip(),)):
             raise KeyError(f"The e-mail {email.strip()} is not in the single sign-on list.")
 
     def sso_user(self, email: str) -> dict | None:
         """{"email", "role", "disabled", "created_at", "updated_at"} for `email` (any case), or None."""
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users WHERE email = ?", (email.strip(),)
-            ).fetchone()
+        row = self.db.execute(
+            f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users WHERE lower(email) = lower(?)", (email.strip(),)
+        ).fetchone()
         if row is None:
             return None
         return {**dict(zip(SSO_COLUMNS, row, strict=True)), "disabled": bool(row[2])}
 
     def sso_users(self) -> pd.DataFrame:
         """Every single sign-on e-mail: email, role, disabled, created_at, updated_at (by e-mail)."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users ORDER BY email"
-            ).fetchall()
+        rows = self.db.execute(f"SELECT {', '.join(SSO_COLUMNS)} FROM sso_users ORDER BY email").fetchall()
         frame = pd.DataFrame(rows, columns=list(SSO_COLUMNS))
         return frame.astype({"email": "string", "role": "string", "disabled": "bool"})
 
     def add_sign_in_failure(self, account: str, client: str, at: float) -> None:
         """Record a failed sign-in (`at`: epoch seconds); failures older than a day are dropped."""
-        with self._lock:
-            self._conn.execute("DELETE FROM sign_in_failures WHERE at < ?", (at - 86_400,))
-            self._conn.execute(
+        db = self.db
+        with db.transaction():
+            db.execute("DELETE FROM sign_in_failures WHERE at < ?", (at - 86_400,))
+            db.execute(
                 "INSERT INTO sign_in_failures (account, client, at) VALUES (?, ?, ?)",
                 (account.strip().casefold(), client, at),
             )
 
     def sign_in_failures(self, account: str, client: str, since: float) -> tuple[list[float], list[float]]:
         """The times (epoch seconds) of failures since `since`: (of this account, from this client)."""
-        with self._lock:
-            acc = self._conn.execute(
-                "SELECT at FROM sign_in_failures WHERE account = ? AND at >= ?",
-                (account.strip().casefold(), since),
-            ).fetchall()
-            cli = self._conn.execute(
-                "SELECT at FROM sign_in_failures WHERE client = ? AND at >= ?", (client, since)
-            ).fetchall()
+        acc = self.db.execute(
+            "SELECT at FROM sign_in_failures WHERE account = ? AND at >= ?",
+            (account.strip().casefold(), since),
+        ).fetchall()
+        cli = self.db.execute(
+            "SELECT at FROM sign_in_failures WHERE client = ? AND at >= ?", (client, since)
+        ).fetchall()
         return [r[0] for r in acc], [r[0] for r in cli]
 
     def clear_sign_in_failures(self, account: str) -> None:
@@ -716,10 +695,7 @@ class Store:
 
     def audit_frame(self) -> pd.DataFrame:
         """The audit log, newest first: at (UTC datetime), who, action, page, detail (JSON text)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT at, who, action, page, detail FROM audit ORDER BY id DESC"
-            ).fetchall()
+        rows = self.db.execute("SELECT at, who, action, page, detail FROM audit ORDER BY id DESC").fetchall()
         frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS)).astype("string")
         frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
         return frame
@@ -745,9 +721,10 @@ def _key_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _bump(c: sqlite3.Connection) -> None:
-    c.execute(
-        "INSERT INTO meta (key, value) VALUES ('version', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1"
+def _bump(db: Database) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('version', 1) "
+        "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1"
     )
 
 

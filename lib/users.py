@@ -17,7 +17,8 @@ The sso-* commands manage the e-mails that may sign in through single sign-on (a
 
 Roles: admin, manager, marketing, front_desk. Without --password-stdin the password is asked twice on the
 terminal; with it, one line is read from standard input. Exit codes: 0 done, 1 refused (with a message
-on standard error), 2 wrong usage. Every change is written to the audit log with who = "cli".
+on standard error), 2 wrong usage. Every change is written to the audit log with who = "cli". The store is
+the one the app uses: LEADS_STORE_URL, or the SQLite file in LEADS_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import TextIO
 
 from lib import auth
 from lib.config import load_settings
+from lib.db import DatabaseError
 from lib.errors import LeadsError
 from lib.store import Store
 
@@ -81,8 +83,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     out = out or sys.stdout
     args = _parser().parse_args(argv)
     try:
-        store = Store(load_settings().data_dir)
-    except LeadsError as exc:
+        store = Store.open(load_settings().store_url)  # LEADS_STORE_URL, or the SQLite file in LEADS_DATA_DIR
+    except (LeadsError, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:

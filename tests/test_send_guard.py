@@ -1,7 +1,8 @@
 """The send guard: one send per submission, written to the store before it goes out.
 
-Real SQLite files (several Store instances = several connections, as several app processes would have),
-real threads, a real child process killed mid-send, and the demo CRM over loopback HTTP for the sends.
+Real databases (several Store instances = several connections, as several app processes would have), on
+SQLite and on PostgreSQL (`store_url`) for the store's claims, real threads, a real child process killed
+mid-send, and the demo CRM over loopback HTTP for the sends.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def posts(crm) -> int:
 # -- the store's claim ----------------------------------------------------------------------------------
 
 
-def test_of_threads_claiming_one_submission_exactly_one_wins_across_connections(tmp_path):
-    stores = [Store(tmp_path) for _ in range(4)]  # four connections to one file
+def test_of_threads_claiming_one_submission_exactly_one_wins_across_connections(store_url):
+    stores = [Store.open(store_url) for _ in range(4)]  # four connections to one database
     for key in ("k1", "k2", "k3"):
         claims = together(8, lambda i, key=key: stores[i % 4].outbox_claim(key, {"n": i}))
         assert sum(c.won for c in claims) == 1
@@ -82,7 +83,7 @@ def test_of_threads_claiming_one_submission_exactly_one_wins_across_connections(
         # every loser sees the winner's row: the same id, its lead, still being sent
         assert {c.item.id for c in claims} == {claims[winner].item.id}
         assert all(c.item.lead == {"n": winner} and c.item.state == "sending" for c in claims)
-    rows = Store(tmp_path).outbox_list()
+    rows = Store.open(store_url).outbox_list()
     assert [(r.submission, r.state, r.attempts) for r in rows] == [
         ("k1", "sending", 1),
         ("k2", "sending", 1),
@@ -90,8 +91,8 @@ def test_of_threads_claiming_one_submission_exactly_one_wins_across_connections(
     ]
 
 
-def test_of_threads_retrying_one_item_exactly_one_flips_it(tmp_path):
-    stores = [Store(tmp_path) for _ in range(3)]
+def test_of_threads_retrying_one_item_exactly_one_flips_it(store_url):
+    stores = [Store.open(store_url) for _ in range(3)]
     item_id = stores[0].outbox_add({"name": "Dana"}, "refused", "failed")
     claims = together(6, lambda i: stores[i % 3].outbox_claim_retry(item_id))
     assert sum(c.won for c in claims) == 1
@@ -104,8 +105,8 @@ def test_of_threads_retrying_one_item_exactly_one_flips_it(tmp_path):
     assert stores[2].outbox_claim_retry(item_id).won
 
 
-def test_a_sent_row_leaves_the_outbox_keeps_no_lead_data_and_is_dropped_after_a_day(tmp_path):
-    store = Store(tmp_path)
+def test_a_sent_row_leaves_the_outbox_keeps_no_lead_data_and_is_dropped_after_a_day(store_url):
+    store = Store.open(store_url)
     first = store.outbox_claim("a", {"name": "Dana", "phone": "+972521111111"}, now=AT)
     store.outbox_finish(first.item.id, "sent", error="Lead created: id 7", lead_id="7")
     assert store.outbox_list() == []
@@ -120,9 +121,9 @@ def test_a_sent_row_leaves_the_outbox_keeps_no_lead_data_and_is_dropped_after_a_
     assert store.outbox_get(submission="b").state == "sending"
 
 
-def test_a_sending_row_of_a_live_process_stays_until_the_send_timeout(tmp_path):
+def test_a_sending_row_of_a_live_process_stays_until_the_send_timeout(store_url):
     wall = [1_000.0]
-    store = Store(tmp_path, wall=lambda: wall[0])
+    store = Store.open(store_url, wall=lambda: wall[0])
     claim = store.outbox_claim("k", {"name": "Dana"}, now=AT)
     wall[0] += SEND_TIMEOUT.total_seconds() - 1  # 119 s: the sender (this process) may still be waiting
     assert [r.state for r in store.outbox_list()] == ["sending"]
@@ -135,23 +136,23 @@ def test_a_sending_row_of_a_live_process_stays_until_the_send_timeout(tmp_path):
 CHILD = """
 import os, signal, sys
 from lib.store import Store
-store = Store(sys.argv[1])
+store = Store.open(sys.argv[1])
 store.outbox_claim("killed", {"name": "נהרג באמצע", "phone": "+972547770003"})
 print("claimed", flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # dies as if killed during the HTTP call
 """
 
 
-def test_a_process_killed_mid_send_leaves_the_entry_as_unknown(tmp_path):
+def test_a_process_killed_mid_send_leaves_the_entry_as_unknown(store_url):
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", CHILD, store_url], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert child.returncode == -signal.SIGKILL
     assert child.stdout == "claimed\n"
-    [row] = Store(tmp_path).outbox_list()  # no waiting for a timeout: its pid is gone
+    [row] = Store.open(store_url).outbox_list()  # no waiting for a timeout: its pid is gone
     assert (row.submission, row.state, row.error) == ("killed", "unknown", STOPPED_MID_SEND)
     assert row.lead == {"name": "נהרג באמצע", "phone": "+972547770003"}
-    assert Store(tmp_path).outbox_claim_retry(row.id).won  # and it can be retried
+    assert Store.open(store_url).outbox_claim_retry(row.id).won  # and it can be retried
 
 
 def test_an_older_file_is_upgraded_without_losing_settings_or_outbox(tmp_path):
@@ -197,10 +198,10 @@ def test_submission_key_is_the_same_for_the_same_entry_only():
     assert a != submission_key("s1", 0, lead(phone="054-555-1235"))  # a corrected entry
 
 
-def test_two_sends_of_one_submission_against_a_slow_crm_create_one_lead(crm, source, tmp_path):
+def test_two_sends_of_one_submission_against_a_slow_crm_create_one_lead(crm, source, store_url):
     crm.inject(CREATE, 0, delay=1.0, times=2)  # any create answered 1 s late
     key = submission_key("session", 0, lead())
-    stores = [Store(tmp_path / "data"), Store(tmp_path / "data")]
+    stores = [Store.open(store_url), Store.open(store_url)]
     results = together(2, lambda i: send(source, stores[i], lead(), submission=key, now=AT))
     assert posts(crm) == 1 and crm.db.count() == 1
     [created] = crm.db.leads_page(0, 10)
@@ -210,9 +211,9 @@ def test_two_sends_of_one_submission_against_a_slow_crm_create_one_lead(crm, sou
     assert stores[0].outbox_list() == []
 
 
-def test_the_entry_is_in_the_store_while_it_is_being_sent(crm, source, tmp_path):
+def test_the_entry_is_in_the_store_while_it_is_being_sent(crm, source, store_url):
     crm.inject(CREATE, 400, delay=1.0, body='{"message": "phone is blocked"}')
-    store = Store(tmp_path / "data")
+    store = Store.open(store_url)
     sender = threading.Thread(
         target=send, args=(source, store, lead()), kwargs={"submission": "k", "now": AT}
     )
@@ -221,30 +222,30 @@ def test_the_entry_is_in_the_store_while_it_is_being_sent(crm, source, tmp_path)
         deadline = time.monotonic() + 5
         while posts(crm) == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        [row] = Store(tmp_path / "data").outbox_list()  # another connection, mid-send
+        [row] = Store.open(store_url).outbox_list()  # another connection, mid-send
         assert (row.state, row.lead["phone"], row.created_at) == ("sending", "+972545551234", AT)
     finally:
         sender.join(10)
-    [row] = Store(tmp_path / "data").outbox_list()
+    [row] = Store.open(store_url).outbox_list()
     assert row.state == "failed" and "phone is blocked" in row.error
 
 
-def test_a_second_send_after_the_first_ended_reports_it_without_sending(crm, source, tmp_path):
-    store = Store(tmp_path / "data")
+def test_a_second_send_after_the_first_ended_reports_it_without_sending(crm, source, store_url):
+    store = Store.open(store_url)
     first = send(source, store, lead(), submission="k", now=AT)
     second = send(source, store, lead(), submission="k", now=AT)
     assert (second.state, second.lead_id, second.message) == ("created", first.lead_id, first.message)
     assert posts(crm) == 1
 
 
-def test_two_retries_of_one_item_against_a_slow_crm_send_once(crm, source, tmp_path):
-    store = Store(tmp_path / "data")
+def test_two_retries_of_one_item_against_a_slow_crm_send_once(crm, source, store_url):
+    store = Store.open(store_url)
     crm.inject(CREATE, 500)
     failed = send(source, store, lead(), submission="k", now=AT)
     assert failed.state == "failed" and posts(crm) == 1
     [item] = store.outbox_list()
     crm.inject(CREATE, 0, delay=1.0, times=2)
-    results = together(2, lambda i: retry(source, Store(tmp_path / "data"), item, now=AT))
+    results = together(2, lambda i: retry(source, Store.open(store_url), item, now=AT))
     assert posts(crm) == 2 and crm.db.count() == 1  # the failed send, then one retry
     [created] = crm.db.leads_page(0, 10)
     assert [r.state for r in results] == ["created", "created"]
@@ -259,23 +260,23 @@ class Interrupted:
         raise KeyboardInterrupt
 
 
-def test_a_send_torn_down_mid_request_is_kept_as_unknown(tmp_path):
-    store = Store(tmp_path)
+def test_a_send_torn_down_mid_request_is_kept_as_unknown(store_url):
+    store = Store.open(store_url)
     with pytest.raises(KeyboardInterrupt):
         send(Interrupted(), store, lead(), submission="k", now=AT)
     [row] = store.outbox_list()
     assert (row.state, row.error, row.lead["phone"]) == ("unknown", STOPPED_MID_SEND, "+972545551234")
 
 
-def test_a_waiting_send_gives_up_after_its_wait_and_says_so(tmp_path):
-    store = Store(tmp_path)
+def test_a_waiting_send_gives_up_after_its_wait_and_says_so(store_url):
+    store = Store.open(store_url)
     assert store.outbox_claim("k", lead(), now=AT).won  # someone else is sending (this process: alive)
     result = send(Interrupted(), store, lead(), submission="k", now=AT, wait=0.3)
     assert result.state == "sending" and not result.ok
     assert result.message == "This lead is already being sent; its outcome will show in the outbox below."
 
 
-def test_rows_of_this_running_process_are_not_reaped(tmp_path):
-    store = Store(tmp_path)
+def test_rows_of_this_running_process_are_not_reaped(store_url):
+    store = Store.open(store_url)
     store.outbox_claim("k", {"pid": os.getpid()})
-    assert Store(tmp_path).outbox_reap() == 0
+    assert Store.open(store_url).outbox_reap() == 0

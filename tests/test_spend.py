@@ -407,8 +407,8 @@ def test_upgrading_a_schema_2_file_keeps_settings_and_outbox(tmp_path):
     [item] = store.outbox_list()
     assert (item.lead, item.error, item.state, item.attempts) == ({"name": "דנה"}, "timeout", "failed", 2)
     assert store.save_spend([{"date": NOV1, "utm_source": "x", "spend": 1.0}]) == (1, 0)
-    schema = store._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
-    assert schema == SCHEMA_VERSION == 5  # 4: the sign-in tables; 5: the single sign-on e-mails
+    schema = store.schema_version()
+    assert schema == SCHEMA_VERSION == 6  # 4: sign-in tables; 5: single sign-on e-mails; 6: portable SQL
     store.close()
     assert Store(tmp_path).spend_frame()["spend"].tolist() == [1.0]  # a second open keeps the rows
 

@@ -74,7 +74,7 @@ def test_a_schema_4_file_gets_the_sso_table_and_keeps_its_users(tmp_path):
     assert s.add_sso_user("mia@example.com", "marketing") == "mia@example.com"
     s.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (5,)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (6,)  # the current one
     conn.close()
 
 
