@@ -86,12 +86,14 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE IF NOT EXISTS sync_state (
             crm TEXT PRIMARY KEY, watermark BIGINT, last_full_at BIGINT, last_full_run BIGINT,
             history_since BIGINT, last_success_at BIGINT, last_error TEXT, last_error_at BIGINT,
-            rv BIGINT NOT NULL DEFAULT 0, sync_requested_at BIGINT, statuses_hash TEXT, extra_columns TEXT)""",
+            rv BIGINT NOT NULL DEFAULT 0, sync_requested_at BIGINT, statuses_hash TEXT,
+            extra_columns TEXT)""",
         """CREATE TABLE IF NOT EXISTS sync_runs (
             id {id}, crm TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT, mode TEXT NOT NULL,
             requests BIGINT, fetched BIGINT NOT NULL DEFAULT 0, changed BIGINT NOT NULL DEFAULT 0,
             deleted BIGINT NOT NULL DEFAULT 0, status_changes BIGINT NOT NULL DEFAULT 0, total BIGINT,
-            error TEXT, holder TEXT, pages BIGINT NOT NULL DEFAULT 0, progress TEXT, seconds DOUBLE PRECISION)""",
+            error TEXT, holder TEXT, pages BIGINT NOT NULL DEFAULT 0, progress TEXT,
+            seconds DOUBLE PRECISION)""",
         "CREATE INDEX IF NOT EXISTS sync_runs_crm ON sync_runs (crm, id)",
         """CREATE TABLE IF NOT EXISTS status_history (
             id {id}, crm TEXT NOT NULL, lead_id TEXT NOT NULL, from_status_id TEXT, to_status_id TEXT,
@@ -132,6 +134,7 @@ def _none_if_na(series: pd.Series) -> list:
 
 
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_MISSING = -1.0e18  # stands for a missing time or number in row hashes
 
 
 def _time_us(series: pd.Series) -> list:
@@ -208,7 +211,7 @@ class LeadStore:
         none)."""
         columns = ["lead_id", *_CONTENT, "extra", "deleted_at", "rv"]
         rows = self.db.execute(
-            f"SELECT {', '.join(columns)} FROM synced_leads WHERE crm = ? AND rv > ? ORDER BY rv, lead_id",
+            f"SELECT {', '.join(columns)} FROM synced_leads WHERE crm = ? AND rv > ? ORDER BY rv",
             (crm, int(after)),
         ).fetchall()
         n = len(rows)
@@ -231,15 +234,18 @@ class LeadStore:
             decoded = pd.DataFrame.from_records(
                 [json.loads(e) for _, e in extras], index=[i for i, _ in extras]
             )
-            for col in decoded.columns:
+            known = self._extra_columns(crm)
+            order = sorted(decoded.columns, key=lambda c: (known.index(c) if c in known else len(known), c))
+            for col in order:
                 values = decoded[col].reindex(frame.index)
                 if col in EXTRA_DIMENSIONS:
                     frame[col] = text_category(values.astype(object).where(values.notna(), None).tolist())
                 else:
-                    frame[col] = values.convert_dtypes(convert_floating=False)
+                    frame[col] = values.convert_dtypes()
         for col in self._extra_columns(crm):
-            if col not in frame.columns:
-                frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+            if col not in frame.columns:  # a column no stored lead has a value in
+                empty = pd.Series(pd.NA, index=frame.index, dtype="string")
+                frame[col] = text_category(empty) if col in EXTRA_DIMENSIONS else empty
         frame["deleted_at"] = _us_column(list(raw["deleted_at"]))
         top = max(raw["rv"]) if n else int(after)
         return frame, int(top)
@@ -664,10 +670,13 @@ def _row_hashes(frame: pd.DataFrame, extras: list[str]) -> list[str]:
     parts: dict[str, pd.Series] = {}
     for col in [*LEAD_COLUMNS, *sorted(extras)]:
         s = frame[col]
+        # one dtype per kind whatever the page holds (int64 and float64 hash differently): times and
+        # numbers as float64 (exact below 2**53: epoch microseconds are ~1.8e15), missing as a sentinel
         if isinstance(s.dtype, pd.DatetimeTZDtype) or col in _TIME_COLS:
-            parts[col] = (pd.to_datetime(s, utc=True) - _EPOCH) // pd.Timedelta(microseconds=1)
-        elif pd.api.types.is_float_dtype(s.dtype):
-            parts[col] = s.astype("float64")
+            micros = (pd.to_datetime(s, utc=True) - _EPOCH) // pd.Timedelta(microseconds=1)
+            parts[col] = micros.astype("float64").fillna(_MISSING)
+        elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            parts[col] = s.astype("float64").fillna(_MISSING)
         else:
             parts[col] = s.astype("string")
     hashed = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False)
