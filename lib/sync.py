@@ -146,10 +146,12 @@ _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
 
 def clean_error(exc: BaseException, secrets: tuple[str | None, ...] = ()) -> str:
     """A one-line message for a failed sync, without tokens or passwords."""
-    text = str(exc).strip() or type(exc).__name__
     from lib.errors import LeadsError
 
-    if not isinstance(exc, LeadsError):
+    text = str(exc).strip()
+    if not text:
+        text = type(exc).__name__
+    elif not isinstance(exc, LeadsError):
         text = f"{type(exc).__name__}: {text}"
     for secret in secrets:
         if secret and len(secret) >= 4:
