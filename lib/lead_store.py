@@ -229,11 +229,11 @@ class LeadStore:
             else:
                 out[col] = pd.Series(values, dtype="float64")
         frame = pd.DataFrame(out, index=pd.RangeIndex(n))
-        extras = [(i, e) for i, e in enumerate(raw["extra"]) if e]
-        if extras:
-            decoded = pd.DataFrame.from_records(
-                [json.loads(e) for _, e in extras], index=[i for i, _ in extras]
-            )
+        where = [i for i, e in enumerate(raw["extra"]) if e]
+        if where:
+            texts = [raw["extra"][i] for i in where]
+            records = json.loads("[" + ",".join(texts) + "]")  # one parse for all rows: much faster
+            decoded = pd.DataFrame.from_records(records, index=where)
             known = self._extra_columns(crm)
             order = sorted(decoded.columns, key=lambda c: (known.index(c) if c in known else len(known), c))
             for col in order:
@@ -553,11 +553,15 @@ class LeadStore:
                         "observed_at, crm_updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                         history,
                     )
-            if full and seen:
-                tx.executemany(
-                    "UPDATE synced_leads SET seen_run = ? WHERE crm = ? AND lead_id = ?",
-                    [(run_id, crm, ids[i]) for i in seen],
-                )
+            if full and seen:  # unchanged leads: only remember this run saw them (deletion marking)
+                unchanged = [ids[i] for i in seen]
+                for start in range(0, len(unchanged), _CHUNK):
+                    chunk = unchanged[start : start + _CHUNK]
+                    marks = ", ".join("?" * len(chunk))
+                    tx.execute(
+                        f"UPDATE synced_leads SET seen_run = ? WHERE crm = ? AND lead_id IN ({marks})",
+                        (run_id, crm, *chunk),
+                    )
         result.changed = len(write)
         result.status_changes = len(history)
         return result

@@ -366,3 +366,22 @@ def test_kommo_incremental_sync_stays_within_a_few_requests_and_the_rate_limit(s
         assert len(crm.requests) <= 6
         assert crm.rate_limited == 0
     assert store.live_count(CRM) == 300
+
+
+def test_error_messages_are_one_line_without_secrets():
+    from lib.sync import clean_error
+
+    message = clean_error(
+        RuntimeError(
+            "could not reach postgresql://leads:pa55word@db:5432/x\nwith Authorization: Bearer abc.def"
+        ),
+        secrets=("tok-123456",),
+    )
+    assert (
+        message
+        == "RuntimeError: could not reach postgresql://leads:***@db:5432/x with Authorization: Bearer ***"
+    )
+    assert (
+        clean_error(CRMAuthError("Kommo refused tok-123456"), secrets=("tok-123456",)) == "Kommo refused ***"
+    )
+    assert clean_error(KeyboardInterrupt()) == "KeyboardInterrupt"
