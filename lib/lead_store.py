@@ -495,6 +495,8 @@ class LeadStore:
         result = PageWrite()
         if frame.empty:
             return result
+        frame = frame.copy(deep=False)
+        frame.attrs = {}  # pandas deep-copies attrs at every step: a page's need not follow it
         frame = frame.drop_duplicates("lead_id", keep="last").reset_index(drop=True)
         frame = frame[frame["lead_id"].notna()].reset_index(drop=True)
         result.rows = len(frame)
@@ -659,12 +661,13 @@ def _extra_json(frame: pd.DataFrame, extras: Iterable[str]) -> list[str | None]:
     extras = list(extras)
     if not extras:
         return [None] * len(frame)
-    part = frame[extras].astype(object)
-    part = part.where(frame[extras].notna(), None)
+    names = sorted(extras)
+    columns = [[v.item() if isinstance(v, np.generic) else v for v in _none_if_na(frame[c])] for c in names]
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
     out: list[str | None] = []
-    for record in part.to_dict("records"):
-        kept = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items() if v is not None}
-        out.append(json.dumps(kept, ensure_ascii=False, sort_keys=True, default=str) if kept else None)
+    for values in zip(*columns, strict=True):
+        kept = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+        out.append(dumps(kept) if kept else None)
     return out
 
 
