@@ -56,6 +56,7 @@ from lib.schema import (
 )
 
 SCHEMA_VERSION = 1
+INTERRUPTED = "interrupted: the syncing process stopped before the end"
 _TIME_COLS = [c for c, t in LEAD_COLUMNS.items() if t.startswith("datetime64")]
 _TEXT_COLS = [c for c, t in LEAD_COLUMNS.items() if t in ("string", "category") and c != "lead_id"]
 _CONTENT = [c for c in LEAD_COLUMNS if c != "lead_id"]  # stored columns besides the key
@@ -433,9 +434,16 @@ class LeadStore:
         }
 
     def begin_run(self, crm: str, *, started_at: datetime, mode: str, holder: str) -> int:
-        """A sync_runs row for a run that starts now; clears a pending "Sync now" asked before it."""
+        """A sync_runs row for a run that starts now (its caller holds the lease); clears a pending "Sync
+        now" asked before it. Runs of this CRM left unfinished are marked interrupted: their process died
+        (killed, or the machine stopped), since no one else can be syncing now."""
         with self.db.transaction() as tx:
             self._ensure_state(tx, crm)
+            tx.execute(
+                "UPDATE sync_runs SET error = ?, progress = 'interrupted' "
+                "WHERE crm = ? AND finished_at IS NULL AND error IS NULL",
+                (INTERRUPTED, crm),
+            )
             tx.execute(
                 "UPDATE sync_state SET sync_requested_at = NULL WHERE crm = ? AND sync_requested_at <= ?",
                 (crm, to_us(started_at)),

@@ -146,12 +146,13 @@ _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
 
 def clean_error(exc: BaseException, secrets: tuple[str | None, ...] = ()) -> str:
     """A one-line message for a failed sync, without tokens or passwords."""
+    from lib.db import DatabaseError
     from lib.errors import LeadsError
 
     text = str(exc).strip()
     if not text:
         text = type(exc).__name__
-    elif not isinstance(exc, LeadsError):
+    elif not isinstance(exc, LeadsError | DatabaseError):  # those messages are written for people
         text = f"{type(exc).__name__}: {text}"
     for secret in secrets:
         if secret and len(secret) >= 4:

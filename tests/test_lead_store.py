@@ -215,7 +215,12 @@ def test_runs_state_and_sync_requests(store_url):
         2026, 11, 23, 12, 11, tzinfo=UTC
     )
     assert state.last_success_at == datetime(2026, 11, 23, 12, 6, tzinfo=UTC)  # the last good one stays
+    store.begin_run("crm", started_at=LATER, mode="full", holder="a-process-killed-by-sigkill")
+    store.begin_run("crm", started_at=LATER, mode="full", holder="me")  # the next run, under the lease
     runs = store.runs("crm")
+    assert pd.isna(runs.loc[0, "error"])  # the one running now
+    assert runs.loc[1, "error"] == "interrupted: the syncing process stopped before the end"
+    runs = runs.iloc[2:].reset_index(drop=True)
     assert runs["mode"].tolist() == ["incremental", "full"]  # newest first
     assert runs["error"].tolist()[0] == "CRM down" and pd.isna(runs["error"].tolist()[1])
     assert runs.loc[1, ["fetched", "changed", "total", "requests"]].tolist() == [700, 700, 700, 9]
