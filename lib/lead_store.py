@@ -417,13 +417,18 @@ class LeadStore:
         )
 
     def sync_bookkeeping(self, crm: str) -> dict[str, Any]:
-        """The raw state the sync decides with: watermark/last_full_at (epoch us), last_full_run, and the
-        id of the latest full run started (completed or not)."""
+        """The raw state the sync decides with: watermark/last_full_at (epoch us), last_full_run, the id
+        of the latest full run started (completed or not), and how long the last completed run took."""
         row = self.db.execute(
             "SELECT watermark, last_full_at, last_full_run FROM sync_state WHERE crm = ?", (crm,)
         ).fetchone()
         latest_full = self.db.execute(
             "SELECT max(id) FROM sync_runs WHERE crm = ? AND mode = 'full'", (crm,)
+        ).scalar()
+        last_seconds = self.db.execute(
+            "SELECT seconds FROM sync_runs WHERE crm = ? AND finished_at IS NOT NULL AND error IS NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (crm,),
         ).scalar()
         watermark, last_full_at, last_full_run = row if row else (None, None, None)
         return {
@@ -431,6 +436,7 @@ class LeadStore:
             "last_full_at": last_full_at,
             "last_full_run": last_full_run,
             "latest_full_run": latest_full,
+            "last_seconds": last_seconds,
         }
 
     def begin_run(self, crm: str, *, started_at: datetime, mode: str, holder: str) -> int:

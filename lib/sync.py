@@ -17,7 +17,8 @@ One run (`sync_once`):
   INCREMENTAL from `watermark - overlap`, where the watermark is the largest `updated_at` the CRM itself
   sent in completed runs (the CRM's clock, never ours: no skew), and the overlap re-reads the last moments
   so a lead updated in the watermark's own second is never missed (re-reading an unchanged lead writes
-  nothing);
+  nothing); the overlap is at least as long as the last run took, since a lead changed while that run was
+  paging may have been read before its change while later pages raised the watermark;
 - saves the status catalogue, then writes the leads page by page as the connector yields them (one
   transaction per page: bounded memory, and a killed run leaves every committed page consistent);
   unchanged leads are not rewritten, each status change is one status_history row;
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -122,7 +124,13 @@ def decide_mode(
             return "full", None  # the last full sync did not complete
         if last_full < latest_full_sync_time(now, full_sync_at, tz):
             return "full", None
-    return "incremental", None if watermark is None else watermark - overlap
+    if watermark is None:
+        return "incremental", None
+    # A lead changed while the last run was paging may have been read before its change, on a page read
+    # early, while later pages raised the watermark past its new updated_at: reach back at least as long
+    # as that run took.
+    took = timedelta(seconds=math.ceil(book.get("last_seconds") or 0))
+    return "incremental", watermark - max(overlap, took)
 
 
 def lead_pages(

@@ -273,7 +273,9 @@ def test_the_mode_decision():
         return decide_mode({**base, **book}, NOW_UTC, full=None, overlap=timedelta(minutes=1),
                            full_sync_at="03:00", tz="Asia/Jerusalem")  # fmt: skip
 
-    assert decide() == ("incremental", datetime(2026, 11, 23, 10, 59, tzinfo=UTC))
+    assert decide() == ("incremental", datetime(2026, 11, 23, 10, 59, tzinfo=UTC))  # 11:00 - 1 min
+    # the last run took 299.2 s (~5 min): a lead changed during it may be older than the watermark
+    assert decide(last_seconds=299.2) == ("incremental", datetime(2026, 11, 23, 10, 55, tzinfo=UTC))  # 300 s
     assert decide(last_full_at=None, last_full_run=None, watermark=None)[0] == "full"  # first sync
     assert decide(latest_full_run=5)[0] == "full"  # full run 5 started and did not complete
     assert decide(last_full_at=yesterday_full)[0] == "full"  # the nightly full is due
