@@ -525,7 +525,9 @@ class LeadStore:
         updated = [u for u in values["updated_at"] if u is not None]
         result.max_updated_at = max(updated) if updated else None
         observed = to_us(now)
-        with self.db.transaction() as tx:
+        # the lease makes one writer per CRM; the lock keeps it so (PostgreSQL) even if a lease expired
+        # under a stalled writer while another took over: no page is written twice at once
+        with self.db.transaction(lock=lease_name(crm)) as tx:
             self._ensure_state(tx, crm)
             known = json.loads(
                 tx.execute("SELECT extra_columns FROM sync_state WHERE crm = ?", (crm,)).scalar() or "[]"

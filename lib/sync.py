@@ -36,6 +36,7 @@ HttpClient's request counter) is used for `requests` when it exists (None otherw
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -60,9 +61,10 @@ from lib.lead_store import LeadStore, from_us, lease_name
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=1)  # re-read what changed in the minute before the watermark
-LEASE_TTL = 120.0  # seconds of the real clock a lease lasts without renewal
+LEASE_TTL = 300.0  # seconds of the real clock a lease lasts without renewal (renewed every page)
 PROGRESS_EVERY = 2.0  # seconds between progress updates (and lease renewals) while a page is being fetched
 POLL = 2.0  # seconds between the worker's looks at the store for a "Sync now"
+STORE_RETRY = 30.0  # seconds before the worker tries again to reach a store database that failed
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process as a lease holder
 RESULT_KEYS = ("mode", "requests", "fetched", "changed", "deleted", "status_changes", "total", "seconds")
 
@@ -258,7 +260,11 @@ def sync_once(
         message = clean_error(exc, secrets)
         try:
             store.fail_run(
-                crm, run_id, at=now(), error=message, counts={**counts, "requests": requests_sent()}
+                crm,
+                run_id,
+                at=now(),
+                error=message,
+                counts={**counts, "requests": requests_sent(), "seconds": time.monotonic() - started_clock},
             )
         except Exception:  # the store itself failed: the original error matters more
             log.exception("could not record the failed sync of %s", crm)
@@ -327,26 +333,37 @@ class SyncWorker:
         from lib.db import open_database
         from lib.store import crm_key
 
-        try:
-            store = LeadStore(open_database(self.settings.store_url))
-        except Exception as exc:
-            self.last_error = clean_error(exc)
-            log.error("the background sync cannot open the store: %s", self.last_error)
-            return
         crm = crm_key(self.settings)
-        due = store.state(crm).last_success_at is None
+        store: LeadStore | None = None
+        due = False
         next_at = time.monotonic() + self.interval if self.interval > 0 else float("inf")
         try:
             while not self._stop.is_set():
-                if self._wake.is_set() or due or time.monotonic() >= next_at or store.sync_requested(crm):
-                    self._wake.clear()
-                    due = False
-                    self._attempt(store, crm)
-                    next_at = time.monotonic() + self.interval if self.interval > 0 else float("inf")
+                try:
+                    if store is None:  # (again, after the database failed)
+                        store = LeadStore(open_database(self.settings.store_url))
+                        due = due or store.state(crm).last_success_at is None
+                    asked = self._wake.is_set() or due or time.monotonic() >= next_at
+                    if asked or store.sync_requested(crm) is not None:
+                        self._wake.clear()
+                        due = False
+                        self._attempt(store, crm)
+                        next_at = time.monotonic() + self.interval if self.interval > 0 else float("inf")
+                        continue
+                except Exception as exc:  # the store's database is down: say so, try again later
+                    self.last_error = clean_error(exc)
+                    log.warning("the background sync cannot use the store: %s", self.last_error)
+                    if store is not None:
+                        with contextlib.suppress(Exception):
+                            store.db.close()
+                    store = None
+                    self._wake.wait(STORE_RETRY)
                     continue
                 self._wake.wait(max(0.0, min(self.poll, next_at - time.monotonic())))
         finally:
-            store.db.close()
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.db.close()
 
     def _attempt(self, store: LeadStore, crm: str) -> None:
         self.attempts += 1
