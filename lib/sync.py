@@ -162,7 +162,7 @@ def clean_error(exc: BaseException, secrets: tuple[str | None, ...] = ()) -> str
     text = str(exc).strip()
     if not text:
         text = type(exc).__name__
-    elif not isinstance(exc, LeadsError | DatabaseError):  # those messages are written for people
+    elif not isinstance(exc, LeadsError | DatabaseError | SyncBusy):  # messages written for people
         text = f"{type(exc).__name__}: {text}"
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -233,6 +233,7 @@ def sync_once(
             heartbeat(f"page {counts['pages']} written: {counts['fetched']} leads", force=True)
             if progress:
                 progress(counts["pages"], counts["fetched"])
+        heartbeat("finishing", force=True)  # still ours? (a lease lost on the way must not mark deletions)
         if mode == "full":
             counts["deleted"] = store.mark_unseen_deleted(crm, run_id=run_id, now=now())
         total = store.live_count(crm)

@@ -233,6 +233,23 @@ def test_an_expired_lease_is_taken_over(demo, store_url):
     assert sync_once(source_for(demo), store, CRM, holder="replica-2").total == 10
 
 
+def test_a_run_that_lost_its_lease_stops_without_completing(demo, store_url):
+    wall = [5000.0]
+    store = LeadStore(open_database(store_url), wall=lambda: wall[0])
+    thief = LeadStore(open_database(store_url), wall=lambda: wall[0])
+
+    def stall(pages: int, fetched: int) -> None:
+        wall[0] += 301  # this process stalled past its 300 s lease, and another replica took over
+        assert thief.acquire_lease(lease_name(CRM), "replica-2", 300)
+
+    with pytest.raises(SyncBusy):
+        sync_once(source_for(demo), store, CRM, holder="replica-1", progress=stall)
+    state = store.state(CRM)
+    assert state.last_full_at is None and state.watermark is None  # not completed: the next run is full
+    assert state.last_error == f"the sync lease of {CRM} was taken over by another process"
+    assert thief.lease_holder(lease_name(CRM)) == "replica-2"  # the loser did not release the thief's lease
+
+
 def test_a_failed_sync_keeps_the_data_and_records_why(demo, store_url):
     store = LeadStore(open_database(store_url))
     sync_once(source_for(demo), store, CRM)
