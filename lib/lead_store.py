@@ -35,7 +35,9 @@ lib.sync (one page = one transaction); pages only read.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,8 @@ from lib.schema import (
     text_category,
 )
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
 INTERRUPTED = "interrupted: the syncing process stopped before the end"
 _TIME_COLS = [c for c, t in LEAD_COLUMNS.items() if t.startswith("datetime64")]
@@ -63,6 +67,8 @@ _CONTENT = [c for c in LEAD_COLUMNS if c != "lead_id"]  # stored columns besides
 _SQL_TYPE = {"string": "TEXT", "category": "TEXT", "float64": "DOUBLE PRECISION"}
 _STATUS_SQL = {"string": "TEXT", "bool": "INTEGER", "int64": "BIGINT", "Int64": "BIGINT"}
 _CHUNK = 500  # ids per IN (...) list
+_READ = ["lead_id", *_CONTENT, "extra", "deleted_at"]  # what leads_since reads
+_READ_CHUNK = 200_000  # rows per JSON text leads_since asks the database for
 
 
 def _lead_columns_ddl() -> str:
@@ -121,6 +127,20 @@ def from_us(value: int | None) -> datetime | None:
     if value is None:
         return None
     return pd.Timestamp(int(value) * 1000, tz="UTC").to_pydatetime()
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A list (None for missing) or a pyarrow array as float64 with NaN for missing."""
+    if hasattr(values, "to_numpy"):
+        return np.asarray(values.to_numpy(), dtype="float64")
+    return np.array(values, dtype="float64")
+
+
+def _time_column(values: Any) -> pd.Series:
+    """Epoch microseconds (a list with None, or a pyarrow int64 array) as datetime64[ns, UTC]; exact, since
+    epoch microseconds (~1.8e15) are below 2**53."""
+    micros = _floats(values)
+    return pd.Series(pd.to_datetime(micros, unit="us", utc=True)).astype("datetime64[ns, UTC]")
 
 
 def _us_column(values: Sequence[Any]) -> pd.Series:
@@ -209,33 +229,95 @@ class LeadStore:
         """The leads of `crm` written after version `after` (all of them for 0), deleted ones included
         (`deleted_at`, NaT while live), as a canonical frame (lib.schema dtypes, the connector's extra
         columns after the canonical ones, then `deleted_at`), and the largest rv returned (`after` when
-        none)."""
-        columns = ["lead_id", *_CONTENT, "extra", "deleted_at", "rv"]
-        rows = self.db.execute(
-            f"SELECT {', '.join(columns)} FROM synced_leads WHERE crm = ? AND rv > ? ORDER BY rv",
+        none).
+
+        At a million leads this is an app's restart, so it avoids a Python object per value: the database
+        writes each chunk of ~200,000 rows as one text of JSON lines (SQLite json_object/group_concat,
+        PostgreSQL json_build_object/string_agg) which pyarrow parses straight into columns; a text it
+        cannot parse falls back to reading rows. Chunks follow rv ranges; a lead rewritten between two
+        chunk reads is returned once, in its newest form."""
+        groups = self.db.execute(
+            "SELECT rv, count(*) FROM synced_leads WHERE crm = ? AND rv > ? GROUP BY rv ORDER BY rv",
             (crm, int(after)),
         ).fetchall()
-        n = len(rows)
-        data = list(zip(*rows, strict=True)) if n else [()] * len(columns)
-        raw = dict(zip(columns, data, strict=True))
+        if not groups:
+            return self._frame(crm, {c: [] for c in _READ}), int(after)
+        top = int(groups[-1][0])
+        ranges, lo, rows = [], int(after), 0
+        for rv, count in groups:
+            rows += count
+            if rows >= _READ_CHUNK:
+                ranges.append((lo, int(rv)))
+                lo, rows = int(rv), 0
+        if rows:
+            ranges.append((lo, top))
+        try:
+            columns = self._read_json(crm, ranges)
+        except (ImportError, ValueError, ArithmeticError) as exc:  # pyarrow refused the text (ArrowInvalid)
+            log.warning("reading the lead store as JSON failed (%s); reading rows instead", exc)
+            columns = self._read_rows(crm, int(after), top)
+        frame = self._frame(crm, columns)
+        if len(ranges) > 1:
+            frame = frame.drop_duplicates("lead_id", keep="last").reset_index(drop=True)
+        return frame, top
+
+    def _read_json(self, crm: str, ranges: list[tuple[int, int]]) -> dict[str, Any]:
+        import pyarrow as pa
+        import pyarrow.json as pa_json
+
+        keys = {c: f"k{i}" for i, c in enumerate(_READ)}
+        pairs = ", ".join(f"'{keys[c]}', {c}" for c in _READ)
+        if self.db.dialect == "sqlite":
+            agg = f"group_concat(json_object({pairs}), char(10))"
+        else:
+            agg = f"string_agg(json_build_object({pairs})::text, chr(10))"
+        sql = f"SELECT {agg} FROM synced_leads WHERE crm = ? AND rv > ? AND rv <= ?"
+        types = {c: pa.int64() if c in (*_TIME_COLS, "deleted_at") else pa.string() for c in _READ}
+        types["price"] = pa.float64()
+        schema = pa.schema([(keys[c], types[c]) for c in _READ])
+        options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        tables = []
+        for lo, hi in ranges:
+            text = self.db.execute(sql, (crm, lo, hi)).scalar()
+            if text:
+                data = text.encode("utf-8")
+                del text
+                read = pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
+                tables.append(pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options))
+        table = pa.concat_tables(tables) if tables else schema.empty_table()
+        return {c: table.column(keys[c]) for c in _READ}
+
+    def _read_rows(self, crm: str, after: int, top: int) -> dict[str, Any]:
+        rows = self.db.execute(
+            f"SELECT {', '.join(_READ)} FROM synced_leads WHERE crm = ? AND rv > ? AND rv <= ? ORDER BY rv",
+            (crm, after, top),
+        ).fetchall()
+        data = list(zip(*rows, strict=True)) if rows else [()] * len(_READ)
+        return {c: list(values) for c, values in zip(_READ, data, strict=True)}
+
+    def _frame(self, crm: str, raw: dict[str, Any]) -> pd.DataFrame:
+        """The canonical frame from columns given as lists or pyarrow arrays (see leads_since)."""
+        n = len(raw["lead_id"])
         out: dict[str, pd.Series] = {}
         for col, dtype in LEAD_COLUMNS.items():
-            values = list(raw[col])
+            values = raw[col]
             if col in _TIME_COLS:
-                out[col] = _us_column(values)
+                out[col] = _time_column(values)
             elif dtype == "category":
-                out[col] = _category(pd.Series(values, dtype="string"))
+                out[col] = _category(pd.Series(pd.array(values, dtype="string")))
             elif dtype == "string":
-                out[col] = pd.Series(values, dtype="string")
+                out[col] = pd.Series(pd.array(values, dtype="string"))
             else:
-                out[col] = pd.Series(values, dtype="float64")
+                out[col] = pd.Series(_floats(values), dtype="float64")
         frame = pd.DataFrame(out, index=pd.RangeIndex(n))
-        where = [i for i, e in enumerate(raw["extra"]) if e]
+        extra = raw["extra"]
+        extra = extra.to_pylist() if hasattr(extra, "to_pylist") else extra
+        where = [i for i, e in enumerate(extra) if e]
+        known = self._extra_columns(crm)
         if where:
-            texts = [raw["extra"][i] for i in where]
+            texts = [extra[i] for i in where]
             records = json.loads("[" + ",".join(texts) + "]")  # one parse for all rows: much faster
             decoded = pd.DataFrame.from_records(records, index=where)
-            known = self._extra_columns(crm)
             order = sorted(decoded.columns, key=lambda c: (known.index(c) if c in known else len(known), c))
             for col in order:
                 values = decoded[col].reindex(frame.index)
@@ -243,13 +325,12 @@ class LeadStore:
                     frame[col] = text_category(values.astype(object).where(values.notna(), None).tolist())
                 else:
                     frame[col] = values.convert_dtypes()
-        for col in self._extra_columns(crm):
+        for col in known:
             if col not in frame.columns:  # a column no stored lead has a value in
                 empty = pd.Series(pd.NA, index=frame.index, dtype="string")
                 frame[col] = text_category(empty) if col in EXTRA_DIMENSIONS else empty
-        frame["deleted_at"] = _us_column(list(raw["deleted_at"]))
-        top = max(raw["rv"]) if n else int(after)
-        return frame, int(top)
+        frame["deleted_at"] = _time_column(raw["deleted_at"])
+        return frame
 
     def _extra_columns(self, crm: str) -> list[str]:
         """The connector's extra columns seen so far for `crm`, in the connector's order."""

@@ -232,3 +232,30 @@ def test_naive_times_are_refused(store_url, bad):
     store = LeadStore(open_database(store_url))
     with pytest.raises(ValueError, match="timezone-aware"):
         store.request_sync("crm", bad)
+
+
+def test_leads_read_in_json_chunks_equal_the_rows(store_url, monkeypatch):
+    """leads_since reads chunks of JSON lines (parsed by pyarrow); the same leads read as plain rows give
+    the same frame, awkward text included."""
+    import lib.lead_store as lead_store
+
+    monkeypatch.setattr(lead_store, "_READ_CHUNK", 2)  # chunks of at least 2 rows: (0, 2] and (2, 3]
+    store = LeadStore(open_database(store_url))
+    awkward = {**B, "name": 'שם "במרכאות" \\ ועוד\nשורה\t, {"x": 1}', "company": "\u05d0\u200f!"}
+    store.write_page("crm", leads(A, awkward), run_id=1, now=NOW, full=True)  # rv 1
+    store.write_page("crm", leads(C), run_id=1, now=NOW, full=True)  # rv 2
+    moved = {**A, "status_id": "s3", "updated_at": "2026-11-23T11:30:00Z"}
+    store.write_page("crm", leads(moved), run_id=1, now=NOW, full=True)  # rv 3: A again
+    read_rows = store._read_rows
+    store._read_rows = None  # the JSON path must not fall back to rows here
+    frame, rv = store.leads_since("crm")
+    store._read_rows = read_rows
+    assert rv == 3 and sorted(frame["lead_id"]) == ["1001", "1002", "1003"]
+    by_id = frame.set_index("lead_id")
+    assert by_id.loc["1002", "name"] == 'שם "במרכאות" \\ ועוד\nשורה\t, {"x": 1}'
+    assert by_id.loc["1001", "status_id"] == "s3"
+    rows = store._frame("crm", store._read_rows("crm", 0, 3))
+    pd.testing.assert_frame_equal(
+        frame.sort_values("lead_id").reset_index(drop=True),
+        rows.sort_values("lead_id").reset_index(drop=True),
+    )
