@@ -3,8 +3,13 @@ the status history, in the dashboard's store database (lib.db: SQLite or Postgre
 
     store = LeadStore(open_database(settings.store_url))    # creates / upgrades its tables
     crm = lib.store.crm_key(settings)                       # "demo" or the CRM's base URL
+    seen = store.version(crm)                                # read the version FIRST
     frame, rv = store.leads_since(crm)                      # every lead (deleted ones too), and the max rv
-    ...later: if store.version(crm) != rv: more, rv = store.leads_since(crm, rv)   # only what changed
+    ...later, on each page run (one cheap query):
+    if (v := store.version(crm)) != seen:                   # something was written since
+        more, rv = store.leads_since(crm, rv)               # only the leads written after rv
+        seen = v                                            # (statuses/history bump it too: re-read them)
+        frame = pd.concat([frame, more]).drop_duplicates("lead_id", keep="last")   # newest copy wins
 
 Several CRMs share one store: every table is keyed by `crm`. The tables (schema version in `lead_meta`):
 
