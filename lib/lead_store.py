@@ -45,6 +45,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,7 +74,8 @@ _SQL_TYPE = {"string": "TEXT", "category": "TEXT", "float64": "DOUBLE PRECISION"
 _STATUS_SQL = {"string": "TEXT", "bool": "INTEGER", "int64": "BIGINT", "Int64": "BIGINT"}
 _CHUNK = 500  # ids per IN (...) list
 _READ = ["lead_id", *_CONTENT, "extra", "deleted_at"]  # what leads_since reads
-_READ_CHUNK = 200_000  # rows per JSON text leads_since asks the database for
+_READ_CHUNK = 100_000  # rows per JSON text leads_since asks the database for (the next is read while
+# this one is parsed)
 
 
 def _lead_columns_ddl() -> str:
@@ -237,7 +239,7 @@ class LeadStore:
         none).
 
         At a million leads this is an app's restart, so it avoids a Python object per value: the database
-        writes each chunk of ~200,000 rows as one text of JSON lines (SQLite json_object/group_concat,
+        writes each chunk of ~100,000 rows as one text of JSON lines (SQLite json_object/group_concat,
         PostgreSQL json_build_object/string_agg) which pyarrow parses straight into columns; a text it
         cannot parse falls back to reading rows. Chunks follow rv ranges; a lead rewritten between two
         chunk reads is returned once, in its newest form."""
@@ -281,14 +283,25 @@ class LeadStore:
         types["price"] = pa.float64()
         schema = pa.schema([(keys[c], types[c]) for c in _READ])
         options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+
+        def fetch(bounds: tuple[int, int]) -> bytes:
+            text = self.db.execute(sql, (crm, *bounds)).scalar()
+            return text.encode("utf-8") if text else b""
+
         tables = []
-        for lo, hi in ranges:
-            text = self.db.execute(sql, (crm, lo, hi)).scalar()
-            if text:
-                data = text.encode("utf-8")
-                del text
-                read = pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
-                tables.append(pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options))
+        # the database builds the next chunk's text while pyarrow parses this one (both release the GIL)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-store-read") as pool:
+            pending = pool.submit(fetch, ranges[0])
+            for i in range(len(ranges)):
+                data = pending.result()
+                if i + 1 < len(ranges):
+                    pending = pool.submit(fetch, ranges[i + 1])
+                if data:
+                    read = pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
+                    tables.append(
+                        pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+                    )
+                del data
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return {c: table.column(keys[c]) for c in _READ}
 
@@ -315,21 +328,14 @@ class LeadStore:
             else:
                 out[col] = pd.Series(_floats(values), dtype="float64")
         frame = pd.DataFrame(out, index=pd.RangeIndex(n))
-        extra = raw["extra"]
-        extra = extra.to_pylist() if hasattr(extra, "to_pylist") else extra
-        where = [i for i, e in enumerate(extra) if e]
         known = self._extra_columns(crm)
-        if where:
-            texts = [extra[i] for i in where]
-            records = json.loads("[" + ",".join(texts) + "]")  # one parse for all rows: much faster
-            decoded = pd.DataFrame.from_records(records, index=where)
-            order = sorted(decoded.columns, key=lambda c: (known.index(c) if c in known else len(known), c))
-            for col in order:
-                values = decoded[col].reindex(frame.index)
-                if col in EXTRA_DIMENSIONS:
-                    frame[col] = text_category(values.astype(object).where(values.notna(), None).tolist())
-                else:
-                    frame[col] = values.convert_dtypes()
+        extras = _arrow_extras(raw["extra"]) if hasattr(raw["extra"], "to_pylist") else None
+        if extras is None:
+            extras = _python_extras(raw["extra"], n)
+        order = sorted(extras, key=lambda c: (known.index(c) if c in known else len(known), c))
+        for col in order:
+            values = extras[col]
+            frame[col] = _category(values.astype("string")) if col in EXTRA_DIMENSIONS else values
         for col in known:
             if col not in frame.columns:  # a column no stored lead has a value in
                 empty = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -745,6 +751,54 @@ class LeadStore:
                     f"{''.join(f', {n} = ?' for n in names)} WHERE id = ?",
                     (to_us(at), error, *counts.values(), run_id),
                 )
+
+
+def _python_extras(texts: list[str | None], n: int) -> dict[str, pd.Series]:
+    """The `extra` JSON texts (None for none) as columns, parsed by the json module."""
+    where = [i for i, e in enumerate(texts) if e]
+    if not where:
+        return {}
+    records = json.loads("[" + ",".join(texts[i] for i in where) + "]")  # one parse for all rows
+    decoded = pd.DataFrame.from_records(records, index=where).reindex(pd.RangeIndex(n))
+    return {c: decoded[c].convert_dtypes() for c in decoded.columns}
+
+
+def _arrow_extras(column: Any) -> dict[str, pd.Series] | None:
+    """The `extra` JSON texts (a pyarrow string column) as columns, parsed by pyarrow (None when it cannot:
+    e.g. a key holding numbers in some leads and text in others)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pa_json
+
+    valid = pc.is_valid(column)
+    texts = pc.drop_null(column)
+    if len(texts) == 0:
+        return {}
+    data = "\n".join(texts.to_pylist()).encode("utf-8")
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
+        )
+    except (ValueError, ArithmeticError):
+        return None
+    # row i of the store -> row j of `table` (null where the lead has no extras)
+    rank = np.cumsum(np.asarray(valid.to_numpy(zero_copy_only=False), dtype="int64")) - 1
+    positions = pa.array(rank, mask=~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool))
+    out: dict[str, pd.Series] = {}
+    for name in table.column_names:
+        col = table.column(name).take(positions)
+        kind = col.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+            out[name] = pd.Series(pd.array(col.cast(pa.string()), dtype="string"))
+        elif pa.types.is_integer(kind):
+            out[name] = pd.Series(pd.array(col, dtype="Int64"))
+        elif pa.types.is_floating(kind):
+            out[name] = pd.Series(pd.array(col, dtype="Float64"))
+        elif pa.types.is_boolean(kind):
+            out[name] = pd.Series(pd.array(col, dtype="boolean"))
+        else:  # nested values, timestamps...: as the json module reads them
+            out[name] = pd.Series(col.to_pylist(), dtype=object).convert_dtypes()
+    return out
 
 
 def lease_name(crm: str) -> str:
