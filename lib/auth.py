@@ -31,6 +31,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "pages/overview.py": frozenset(_DASHBOARD),
     "pages/funnel.py": frozenset(_DASHBOARD),
     "pages/statuses.py": frozenset({ADMIN, MANAGER}),
+    "pages/history.py": frozenset({ADMIN, MANAGER}),
     "pages/goals.py": frozenset(_DASHBOARD),
     "pages/marketing.py": frozenset(_DASHBOARD),
     "pages/ad_spend.py": frozenset(_DASHBOARD),

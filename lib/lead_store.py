@@ -416,17 +416,18 @@ class LeadStore:
         return {"started_at": from_us(run[0]), "mode": run[1], "pages": int(run[2]), "fetched": int(run[3])}
 
     def runs(self, crm: str, limit: int = 20) -> pd.DataFrame:
-        """The latest sync runs, newest first: started_at, finished_at, mode, seconds, requests, fetched,
+        """The latest sync runs, newest first: id, started_at, finished_at, mode, seconds, requests, fetched,
         changed, deleted, status_changes, total, error (an unfinished run has no finished_at/seconds)."""
         rows = self.db.execute(
             "SELECT started_at, finished_at, mode, requests, fetched, changed, deleted, status_changes, "
-            "total, error, seconds FROM sync_runs WHERE crm = ? ORDER BY id DESC LIMIT ?",
+            "total, error, seconds, id FROM sync_runs WHERE crm = ? ORDER BY id DESC LIMIT ?",
             (crm, int(limit)),
         ).fetchall()
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 11
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 12
         started, finished = _us_column(list(cols[0])), _us_column(list(cols[1]))
         return pd.DataFrame(
             {
+                "id": pd.Series(cols[11], dtype="int64"),
                 "started_at": started,
                 "finished_at": finished,
                 "mode": pd.Series(cols[2], dtype="string"),

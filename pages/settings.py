@@ -1,8 +1,6 @@
 """Settings: the connected CRM, a connection test, and the mappings every page uses (status roles and
 funnel stages, UTM aliases, custom-field labels)."""
 
-from zoneinfo import ZoneInfo
-
 import pandas as pd
 import streamlit as st
 
@@ -133,9 +131,8 @@ with status_box:
     with right:
         data = ui.load_data_or_error(s)
     if data is not None:
-        synced = data.synced_at.astimezone(ZoneInfo(s.timezone)).strftime("%Y-%m-%d %H:%M")
         right.markdown(
-            f"**Last sync:** {synced} ({s.timezone})  \n**Leads loaded:** {len(data.leads):,}  \n"
+            f"**Last sync:** {ui.sync_ago(s, data.synced_at)}  \n**Leads in the store:** {len(data.leads):,}  \n"
             f"**Statuses:** {len(data.statuses)}"
         )
     test_col, refresh_col = right.columns(2)
@@ -144,9 +141,22 @@ with status_box:
             st.success(escape_markdown(src.check()), icon="✅")
         except LeadsError as exc:
             st.error("Connection failed: " + escape_markdown(plain_connection_error(exc)), icon="⚠️")
-    if refresh_col.button("Sync now", icon="🔄"):
+    if refresh_col.button("Sync now", icon="🔄", key="settings_sync_now"):
         ui.refresh()
         st.rerun()
+
+with st.expander("Sync runs", expanded=True):
+    st.caption(
+        f"The sync copies the CRM into the dashboard's store in the background every "
+        f"{ui.interval_text(s.sync_interval)} (LEADS_SYNC_INTERVAL): only what changed since the last run where "
+        f"the CRM allows it, and a full read after {s.full_sync_at} each night (LEADS_FULL_SYNC_AT), which also "
+        f"finds deleted leads. Pages read the store, never the CRM. Store: {ui.store_label(s)}."
+    )
+    runs = ui.lead_store(s).runs(crm_key(s), limit=20)
+    if runs.empty:
+        st.info("No sync has run yet.")
+    else:
+        ui.table(ui.runs_table(s, runs), "sync-runs")
 if data is not None:
     ui.sidebar_status(s, data)
 store = ui.store(s)

@@ -59,6 +59,17 @@ def clean_settings(monkeypatch, tmp_path):
     # Sign-in off: page tests point the app at v2 CRMs on loopback, which LEADS_AUTH=auto would put behind
     # sign-in; tests of sign-in (tests/test_auth.py, tests/test_roles_pages.py) set on or auto themselves.
     monkeypatch.setenv("LEADS_AUTH", "off")
+    # The demo CRM stays as seeded (its minute-by-minute life is tested in tests/test_demo_alive.py).
+    monkeypatch.setenv("LEADS_DEMO_ALIVE", "false")
+
+
+@pytest.fixture(autouse=True)
+def stop_sync_workers():
+    """Each AppTest's app starts a background sync thread for its own store: stop them after the test."""
+    yield
+    from lib.ui.data import stop_workers
+
+    stop_workers()
 
 
 def run_app(page: str | None = None, **query) -> AppTest:

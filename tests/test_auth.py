@@ -35,12 +35,13 @@ def store(tmp_path) -> Store:
     [
         (
             "admin",
-            {"overview", "funnel", "statuses", "goals", "marketing", "ad_spend", "leads", "new_lead"}
-            | {"settings", "users", "audit"},
+            {"overview", "funnel", "statuses", "history", "goals", "marketing", "ad_spend", "leads"}
+            | {"new_lead", "settings", "users", "audit"},
         ),
         (
             "manager",
-            {"overview", "funnel", "statuses", "goals", "marketing", "ad_spend"} | {"leads", "new_lead"},
+            {"overview", "funnel", "statuses", "history", "goals", "marketing", "ad_spend"}
+            | {"leads", "new_lead"},
         ),
         ("marketing", {"overview", "funnel", "goals", "marketing", "ad_spend", "leads"}),
         ("front_desk", {"leads", "new_lead"}),

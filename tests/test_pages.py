@@ -231,7 +231,7 @@ def test_settings_shows_the_connection_without_the_token(serve_leads):
     at = run_app("pages/settings.py")
     assert at.title[0].value == "Settings"
     text = " ".join(m.value for m in at.markdown)
-    assert "**Leads loaded:** 11" in text and "configured (hidden)" in text
+    assert "**Leads in the store:** 11" in text and "configured (hidden)" in text
     assert crm.token not in text
     mapping = at.data_editor[0].value
     interested = records(mapping[mapping["status_id"] == INTERESTED])[0]

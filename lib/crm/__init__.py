@@ -63,6 +63,7 @@ def connect(
     phone_region: str = "IL",
     crm_timezone: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    demo_alive: bool | None = None,
     **http_options,
 ) -> Source:
     """A connected source. "demo" starts (once per process) the embedded demo CRM on loopback and talks to
@@ -71,7 +72,7 @@ def connect(
     if source == "demo":
         from lib.demo.server import ensure_running
 
-        base_url, token = ensure_running(Path(data_dir or Settings().data_dir), demo_size)
+        base_url, token = ensure_running(Path(data_dir or Settings().data_dir), demo_size, alive=demo_alive)
         http = HttpClient(base_url, token, crm_name="The demo CRM", transport=transport, **http_options)
         return V2Source(http, phone_region=phone_region, is_demo=True)
     if source not in SOURCES:
@@ -110,5 +111,6 @@ def connect_settings(settings: Settings, **http_options) -> Source:
         demo_size=settings.demo_size,
         phone_region=settings.phone_region,
         crm_timezone=settings.crm_timezone,
+        demo_alive=settings.demo_alive,
         **http_options,
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -14,19 +16,22 @@ import streamlit as st
 from lib import clock
 from lib.config import Settings, load_settings
 from lib.crm import LeadsError, Source, connect_settings
+from lib.db import DatabaseError
+from lib.lead_cache import LeadCache
+from lib.store import crm_key
 from lib.text import escape_markdown
 from lib.ui.navigation import _through_app_navigation
 
-CACHE_TTL_SECONDS = 15 * 60
-PROGRESS_UPDATES = 20  # progress updates per sync: each one is replayed on every cached rerun
+FIRST_SYNC_WAIT_SECONDS = 120  # how long a page shows the first sync's progress before saying it goes on
 
 
 @dataclass
 class LoadedData:
     leads: pd.DataFrame
     statuses: pd.DataFrame
-    synced_at: datetime
+    synced_at: datetime | None  # when the data was last fresh (the last successful sync), UTC
     unreadable: dict[str, int] = field(default_factory=dict)
+    sync: Any = None  # lib.lead_store.SyncState of this CRM when the data was read
 
 
 def settings() -> Settings:
@@ -45,7 +50,7 @@ def settings() -> Settings:
 
 def _settings_key(s: Settings) -> tuple:
     token_hash = hashlib.sha256((s.token or "").encode()).hexdigest()[:16]
-    return (s.source, s.base_url, token_hash, str(s.data_dir), s.demo_size, s.phone_region)
+    return (s.source, s.base_url, token_hash, str(s.data_dir), s.demo_size, s.phone_region, s.crm_timezone)
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,29 +71,57 @@ def source(s: Settings) -> Source:
         raise
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=4)
-def _load(key: tuple, _src: Source) -> LoadedData:
-    # The progress bar is made and emptied inside the cached function: a cached rerun replays these few
-    # messages and ends with an empty placeholder.
-    bar = st.progress(0.0, text="Syncing leads from the CRM…")
-    state = {"shown": 0}
+# -- the lead store, its sync and the pages' cached copy ---------------------------------------------------
 
-    def progress(pages: int, leads: int) -> None:
-        if pages >= state["shown"] * 1.25 + 1 and state["shown"] < PROGRESS_UPDATES:
-            state["shown"] += 1
-            done = min(0.95, 1 - 0.8 ** state["shown"])
-            bar.progress(done, text=f"Syncing leads from the CRM… {pages:,} pages, {leads:,} leads")
 
-    try:
-        leads = _src.leads(progress=progress)
-        statuses = _src.statuses()
-    finally:
-        bar.empty()  # a failed sync leaves no stuck bar above its error
-    return LoadedData(leads, statuses, clock.now(), dict(leads.attrs.get("unreadable", {})))
+@st.cache_resource(show_spinner=False)
+def _lead_cache(store_url: str, crm: str, data_dir: str) -> LeadCache:
+    from lib.lead_store import LeadStore
+
+    return LeadCache(LeadStore(_store(store_url, data_dir).db), crm, Path(data_dir) / "cache")
+
+
+def lead_cache(s: Settings) -> LeadCache:
+    return _lead_cache(s.store_url, crm_key(s), str(s.data_dir))
+
+
+def lead_store(s: Settings):
+    """The synced leads, statuses, history and sync runs of the store (lib.lead_store.LeadStore)."""
+    return lead_cache(s).store
+
+
+_WORKERS: dict[tuple, Any] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def sync_worker(s: Settings):
+    """This process's background sync (lib.sync.SyncWorker) for these settings, started on first use; None
+    when LEADS_SYNC_INTERVAL is off (another process syncs)."""
+    if not s.sync_interval:
+        return None
+    key = (s.store_url, _settings_key(s), s.sync_interval, s.full_sync_at, s.timezone)
+    with _WORKERS_LOCK:
+        worker = _WORKERS.get(key)
+        if worker is None or not worker.running:
+            from lib.sync import SyncWorker
+
+            worker = SyncWorker(s, lambda: _source(s, _settings_key(s)), interval=s.sync_interval)
+            worker.start()
+            _WORKERS[key] = worker
+    return worker
+
+
+def stop_workers() -> None:
+    """Stop every background sync of this process (tests, and a settings change of the connection)."""
+    with _WORKERS_LOCK:
+        workers = list(_WORKERS.values())
+        _WORKERS.clear()
+    for worker in workers:
+        worker.stop()
 
 
 def load_data(s: Settings) -> LoadedData:
-    """Statuses and leads, cached for CACHE_TTL_SECONDS; a CRM error is shown on the page, which stops."""
+    """Statuses and leads from the store; a problem is shown on the page, which stops."""
     data = load_data_or_error(s)
     if data is None:
         st.stop()
@@ -96,19 +129,57 @@ def load_data(s: Settings) -> LoadedData:
 
 
 def load_data_or_error(s: Settings) -> LoadedData | None:
-    """Like load_data, but a CRM problem is shown in place and None returned, so the page goes on (Settings
-    must stay usable when the CRM fails)."""
+    """Like load_data, but a problem is shown in place and None returned, so the page goes on (Settings must
+    stay usable when the CRM fails). Pages never wait for the CRM: they read the store, which the
+    background sync fills; only an empty store (the very first start) waits, showing the sync's progress."""
+    from lib.ui.sync import failed_sync_warning, wait_for_sync
+
     try:
-        return _load(_settings_key(s), _source(s, _settings_key(s)))
+        cache = lead_cache(s)
+        worker = sync_worker(s)
+        crm = crm_key(s)
+        state = cache.store.state(crm)
+        if state.last_success_at is None:
+            if worker is not None:
+                worker.wake()
+            state = wait_for_sync(s, cache.store, crm, FIRST_SYNC_WAIT_SECONDS, first=True)
+        if state.last_success_at is None:
+            if state.last_error:
+                show_error(state.last_error)
+            elif worker is None:
+                st.info(
+                    "No sync has run yet and this app does not sync by itself (LEADS_SYNC_INTERVAL is off): "
+                    "start `python -m lib.sync --every 5m` (see README, Running for a team).",
+                    icon="⏳",
+                )
+            else:
+                st.info("The first sync is still running. This page fills in when it is done: reload it.")
+            return None
+        leads = cache.leads()
+        statuses = cache.store.statuses(crm)
     except LeadsError as exc:
         show_error(exc)
-    except (OSError, sqlite3.Error) as exc:
+        return None
+    except (OSError, sqlite3.Error, DatabaseError) as exc:
         st.error(data_dir_problem(s, exc), icon="⚠️")
-    return None
+        return None
+    failed_sync_warning(s, state)
+    unreadable = dict(getattr(state, "unreadable", None) or {})
+    return LoadedData(leads, statuses, state.last_success_at, unreadable, state)
+
+
+def history_data(s: Settings) -> tuple[pd.DataFrame, datetime | None]:
+    """The status history of the connected CRM (lib.lead_store.LeadStore.history) and when it starts (the
+    first sync), or None before any sync."""
+    ls = lead_store(s)
+    crm = crm_key(s)
+    return ls.history(crm), ls.state(crm).history_since
 
 
 def data_dir_problem(s: Settings, exc: BaseException) -> str:
     """What to fix when the dashboard's files in LEADS_DATA_DIR cannot be opened (never a traceback)."""
+    if isinstance(exc, DatabaseError):  # the store at LEADS_STORE_URL (its message holds no password)
+        return f"**The dashboard's store could not be used:** {escape_markdown(exc)}. Check LEADS_STORE_URL"
     folder = escape_markdown(s.data_dir)
     reason = escape_markdown(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
     if isinstance(exc, OSError) and exc.filename is None and not isinstance(exc, FileNotFoundError):
@@ -131,17 +202,21 @@ def stop_for_data_dir(s: Settings, exc: BaseException) -> None:
 
 
 def refresh() -> None:
-    """Forget the cached leads so the next run fetches them again."""
-    _load.clear()
+    """Ask for a sync now and wait for it (with its progress), so the next read shows what just changed in
+    the CRM (a created lead); other users are not blocked: the sync runs in the background thread."""
+    from lib.ui.sync import sync_now
+
+    sync_now(settings())
 
 
 def forget_connection() -> None:
-    """After the connection settings change: drop the connected source and its cached leads."""
+    """After the connection settings change: drop the connected source, its sync and its cached leads."""
+    stop_workers()
     _source.clear()
-    _load.clear()
+    _lead_cache.clear()
 
 
-def show_error(exc: Exception) -> None:
+def show_error(exc: Exception | str) -> None:
     st.error(f"**Could not load the leads.** {escape_markdown(exc)}", icon="⚠️")
 
 
@@ -154,18 +229,18 @@ def today(tz: str) -> date:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(data_dir: str):
+def _store(store_url: str, data_dir: str):
     from lib.store import Store
 
-    return Store(Path(data_dir))
+    return Store.open(store_url)
 
 
 def store(s: Settings):
-    """The dashboard's own SQLite store (user settings and the outbox) under LEADS_DATA_DIR; when it cannot
-    be opened the page says what to fix and stops."""
+    """The dashboard's own store (settings, outbox, synced leads...) at LEADS_STORE_URL (default SQLite in
+    LEADS_DATA_DIR); when it cannot be opened the page says what to fix and stops."""
     try:
-        return _store(str(s.data_dir))
-    except (OSError, sqlite3.Error) as exc:
+        return _store(s.store_url, str(s.data_dir))
+    except (OSError, sqlite3.Error, DatabaseError) as exc:
         stop_for_data_dir(s, exc)
         raise
 
@@ -177,6 +252,6 @@ def user_aliases(s: Settings) -> dict | None:
 
 def catalogue(s: Settings, data: LoadedData) -> pd.DataFrame:
     """The status catalogue with the user's role and stage overrides applied."""
-    from lib.store import apply_status_overrides, crm_key
+    from lib.store import apply_status_overrides
 
     return apply_status_overrides(data.statuses, store(s).status_overrides(crm_key(s)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import streamlit as st
 
 from lib import analytics
 from lib.config import Settings
-from lib.ui.data import LoadedData, refresh, today
+from lib.ui.data import LoadedData, today
 
 # -- shared filters ---------------------------------------------------------------------------------
 # The selection lives in st.session_state["filters"] (plain data, so it survives page switches, unlike
@@ -185,15 +184,13 @@ def period_label(start: date, end: date) -> str:
 
 
 def sidebar_status(s: Settings, data: LoadedData) -> None:
-    """Which CRM is connected, when it was synced, how many leads, and a refresh button."""
+    """Which CRM is connected, how fresh its data is ("Synced 2 min ago"), how many leads, and Sync now."""
+    from lib.ui.sync import sidebar_sync
+
     with st.sidebar:
         if s.is_demo:
             st.badge("Demo data", icon="🧪", color="orange", help="No CRM is configured: this is sample data")
-        synced = data.synced_at.astimezone(ZoneInfo(s.timezone)).strftime("%H:%M")
-        st.caption(f"{len(data.leads):,} leads · synced at {synced} ({s.timezone})")
-        if st.button("Refresh data", icon="🔄", help="Fetch the leads from the CRM again"):
-            refresh()
-            st.rerun()
+        sidebar_sync(s, data)
     if data.unreadable:
         parts = ", ".join(f"{n:,} {col.replace('_', ' ')}" for col, n in data.unreadable.items())
         st.warning(f"Some values from the CRM could not be read and are left blank: {parts}.")

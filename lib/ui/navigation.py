@@ -12,6 +12,7 @@ NAVIGATION = {  # section -> pages (file, title, icon); the first page is the de
         ("pages/overview.py", "Overview", "📊"),
         ("pages/funnel.py", "Funnel", "🔻"),
         ("pages/statuses.py", "Statuses", "🏷️"),
+        ("pages/history.py", "Status history", "⏱️"),
         ("pages/goals.py", "Goals", "🎯"),
     ],
     "Marketing": [("pages/marketing.py", "Marketing", "📣"), ("pages/ad_spend.py", "Ad spend", "💰")],

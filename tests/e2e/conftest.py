@@ -55,6 +55,7 @@ def start_app(
             "LEADS_DEMO_SIZE": "800",
             "LEADS_NOW": NOW,
             "LEADS_AUTH": "off",  # sign-in tests pass LEADS_AUTH=on (or auto) in env_extra
+            "LEADS_DEMO_ALIVE": "false",  # the demo stays as seeded, so counts are known
             **(env_extra or {}),
         }
     )
