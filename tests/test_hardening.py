@@ -219,7 +219,7 @@ def test_settings_shows_the_connection_form_when_the_crm_fails(crm, monkeypatch,
         crm.inject("/v2/", 500, times=100)
     at = run_app("pages/settings.py")
     assert "Could not load the leads" in at.error[0].value
-    assert [e.label for e in at.expander] == ["Connect a CRM"]
+    assert [e.label for e in at.expander] == ["Connect a CRM", "Sync runs"]
     assert at.button(key="conn_test") and at.button(key="conn_save") and at.text_input(key="conn_url_v2")
     assert "The funnel mapping needs the CRM's statuses" in at.info[0].value
 

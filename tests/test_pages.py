@@ -307,7 +307,7 @@ def test_an_empty_crm_on_settings(serve_leads):
     serve_leads([])
     at = run_app("pages/settings.py")
     text = " ".join(m.value for m in at.markdown)
-    assert "**Leads loaded:** 0" in text
+    assert "**Leads in the store:** 0" in text
     assert len(at.data_editor[0].value) == 11  # the status catalogue is still there to map
 
 

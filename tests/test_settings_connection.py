@@ -108,7 +108,7 @@ def test_the_settings_page_tests_then_saves_a_connection(monkeypatch, crm):
         "LEADS_SOURCE": "v2", "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": "right-token"
     }  # fmt: skip
     text = " ".join(m.value for m in at.markdown)
-    assert f"**CRM:** v2 CRM at {url}" in text and "**Leads loaded:** 3" in text
+    assert f"**CRM:** v2 CRM at {url}" in text and "**Leads in the store:** 3" in text
     assert "right-token" not in text
 
 
@@ -146,5 +146,5 @@ def test_each_system_can_be_tested_and_saved_from_the_settings_page(monkeypatch,
         at.button(key="conn_save").click().run()
         assert not at.exception, at.exception
         text = " ".join(m.value for m in at.markdown)
-        assert f"**Source setting:** `{source}`" in text and "**Leads loaded:** 20" in text
+        assert f"**Source setting:** `{source}`" in text and "**Leads in the store:** 20" in text
     assert tomllib.loads(secrets_file().read_text())["crm"]["LEADS_SOURCE"] == source

@@ -48,18 +48,11 @@ def lead_id(n: int) -> str:
 
 def set_status(crm, n: int, status: str, updated_local: str) -> None:
     """Move lead n to `status` in the demo CRM, updated at `updated_local` (Jerusalem time, no offset)."""
-    with crm.db._lock:
-        crm.db._conn.execute(
-            "UPDATE leads SET lead_status = ?, updated_at = ? WHERE id = ?",
-            (STATUS[status], updated_local, lead_id(n)),
-        )
-        crm.db._resume.clear()  # the demo's paging cache assumes leads never change
+    assert crm.db.update_lead(lead_id(n), status_id=STATUS[status], updated_at=updated_local)
 
 
 def delete(crm, n: int) -> None:
-    with crm.db._lock:
-        crm.db._conn.execute("DELETE FROM leads WHERE id = ?", (lead_id(n),))
-        crm.db._resume.clear()
+    assert crm.db.delete_lead(lead_id(n))
 
 
 def source_for(crm, **options):

@@ -221,6 +221,24 @@ class DemoDB:
         return [row[1:] for row in rows]
 
     # ------------------------------------------------------------------------------------------ writes
+    def update_lead(self, lead_id: str, *, status_id: str, updated_at: str) -> bool:
+        """What a CRM user does: move a lead to `status_id`, stamped `updated_at` (CRM-local ISO text, no
+        offset, like the seeded rows). Returns whether the lead exists."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE leads SET lead_status = ?, updated_at = ? WHERE id = ?",
+                (status_id, updated_at, lead_id),
+            )
+            self._resume.clear()  # resumed filtered reads assume rows do not move
+        return cur.rowcount == 1
+
+    def delete_lead(self, lead_id: str) -> bool:
+        """Remove a lead, as a CRM user deleting it would. Returns whether it existed."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
+            self._resume.clear()
+        return cur.rowcount == 1
+
     def _last_seq(self) -> int:
         row = self._conn.execute("SELECT max(seq) FROM leads").fetchone()
         return row[0] or 0

@@ -135,13 +135,12 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
     from lib.ui.sync import failed_sync_warning, wait_for_sync
 
     try:
+        _source(s, _settings_key(s))  # connecting needs no CRM request (the demo CRM starts here)
         cache = lead_cache(s)
         worker = sync_worker(s)
         crm = crm_key(s)
         state = cache.store.state(crm)
-        if state.last_success_at is None:
-            if worker is not None:
-                worker.wake()
+        if state.last_success_at is None:  # a new worker syncs at once when the store has no sync yet
             state = wait_for_sync(s, cache.store, crm, FIRST_SYNC_WAIT_SECONDS, first=True)
         if state.last_success_at is None:
             if state.last_error:
