@@ -107,7 +107,7 @@ MIGRATIONS: list[list[str]] = [
             requests BIGINT, fetched BIGINT NOT NULL DEFAULT 0, changed BIGINT NOT NULL DEFAULT 0,
             deleted BIGINT NOT NULL DEFAULT 0, status_changes BIGINT NOT NULL DEFAULT 0, total BIGINT,
             error TEXT, holder TEXT, pages BIGINT NOT NULL DEFAULT 0, progress TEXT,
-            seconds DOUBLE PRECISION)""",
+            seconds DOUBLE PRECISION, unreadable TEXT)""",
         "CREATE INDEX IF NOT EXISTS sync_runs_crm ON sync_runs (crm, id)",
         """CREATE TABLE IF NOT EXISTS status_history (
             id {id}, crm TEXT NOT NULL, lead_id TEXT NOT NULL, from_status_id TEXT, to_status_id TEXT,
@@ -183,6 +183,8 @@ class SyncState:
     last_error_at: datetime | None = None
     running: dict | None = None  # the run in progress: started_at, mode, pages, fetched (None if none)
     requested_at: datetime | None = None  # a "Sync now" not yet served
+    # {column: how many values the last completed full read of the CRM could not read (kept blank)}
+    unreadable: dict | None = None
 
 
 @dataclass
@@ -389,7 +391,13 @@ class LeadStore:
         ).fetchone()
         if row is None:
             return SyncState(running=self._running(crm))
+        unreadable = self.db.execute(
+            "SELECT r.unreadable FROM sync_runs r JOIN sync_state s ON r.id = s.last_full_run "
+            "WHERE s.crm = ?",
+            (crm,),
+        ).scalar()
         return SyncState(
+            unreadable=json.loads(unreadable) if unreadable else None,
             watermark=from_us(row[0]),
             last_full_at=from_us(row[1]),
             history_since=from_us(row[2]),

@@ -194,6 +194,7 @@ def sync_once(
         raise SyncBusy(f"another process is syncing {crm}")
     run_id: int | None = None
     counts = {"fetched": 0, "changed": 0, "deleted": 0, "status_changes": 0, "pages": 0}
+    unreadable: dict[str, int] = {}  # values the connector could not read, per column
     requests_before = request_count(source)
     last_beat = [time.monotonic()]
 
@@ -228,6 +229,8 @@ def sync_once(
             counts["fetched"] += len(frame)
             counts["changed"] += written.changed
             counts["status_changes"] += written.status_changes
+            for column, n in (frame.attrs.get("unreadable") or {}).items():
+                unreadable[column] = unreadable.get(column, 0) + int(n)
             if written.max_updated_at is not None:
                 top = written.max_updated_at if top is None else max(top, written.max_updated_at)
             heartbeat(f"page {counts['pages']} written: {counts['fetched']} leads", force=True)
@@ -254,7 +257,13 @@ def sync_once(
             finished_at=now(),
             mode=mode,
             watermark_us=top,
-            counts={**counts, "requests": result.requests, "total": total, "seconds": result.seconds},
+            counts={
+                **counts,
+                "requests": result.requests,
+                "total": total,
+                "seconds": result.seconds,
+                "unreadable": json.dumps(unreadable) if unreadable else None,
+            },
         )
         return result
     except BaseException as exc:

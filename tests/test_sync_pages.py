@@ -104,3 +104,13 @@ def test_history_page_shows_speed_to_lead_and_the_status_flow(serve_leads, monke
         [("💫 חדש", "☎️ אין מענה", 1), ("💫 חדש", "😐 לא מעוניין", 1)]
     )
     assert isinstance(flow, pd.DataFrame)
+
+
+def test_values_the_crm_sent_unreadable_are_counted_on_the_page(serve_leads):
+    serve_leads(
+        [lead_item(1, "new", 1, "10:00:00"), {**lead_item(2, "new", 2, "10:00:00"), "created_at": "soon"}]
+    )
+    at = run_app("pages/overview.py")
+    warning = next(w.value for w in at.warning if "could not be read" in w.value)
+    assert warning.endswith("are left blank: 1 created at.")  # lead 2's created_at; the lead itself is kept
+    assert caption(at) == "2 leads · synced just now"

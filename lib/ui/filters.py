@@ -193,4 +193,6 @@ def sidebar_status(s: Settings, data: LoadedData) -> None:
         sidebar_sync(s, data)
     if data.unreadable:
         parts = ", ".join(f"{n:,} {col.replace('_', ' ')}" for col, n in data.unreadable.items())
-        st.warning(f"Some values from the CRM could not be read and are left blank: {parts}.")
+        st.warning(
+            f"Some values from the CRM could not be read at its last full sync and are left blank: {parts}."
+        )
