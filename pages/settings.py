@@ -142,7 +142,8 @@ with status_box:
         except LeadsError as exc:
             st.error("Connection failed: " + escape_markdown(plain_connection_error(exc)), icon="⚠️")
     if refresh_col.button("Sync now", icon="🔄", key="settings_sync_now"):
-        ui.refresh()
+        with right:
+            ui.sync_now(s)
         st.rerun()
 
 with st.expander("Sync runs", expanded=True):

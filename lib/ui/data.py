@@ -134,6 +134,9 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
     background sync fills; only an empty store (the very first start) waits, showing the sync's progress."""
     from lib.ui.sync import failed_sync_warning, wait_for_sync
 
+    # One slot in the same place on every run for the first sync's progress: a bar drawn on some runs only
+    # would move every element after it, and the browser would briefly show the page twice.
+    slot = st.empty()
     try:
         _source(s, _settings_key(s))  # connecting needs no CRM request (the demo CRM starts here)
         cache = lead_cache(s)
@@ -141,7 +144,7 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
         crm = crm_key(s)
         state = cache.store.state(crm)
         if state.last_success_at is None:  # a new worker syncs at once when the store has no sync yet
-            state = wait_for_sync(s, cache.store, crm, FIRST_SYNC_WAIT_SECONDS, first=True)
+            state = wait_for_sync(s, cache.store, crm, FIRST_SYNC_WAIT_SECONDS, first=True, slot=slot)
         if state.last_success_at is None:
             if state.last_error:
                 show_error(state.last_error)
@@ -200,12 +203,13 @@ def stop_for_data_dir(s: Settings, exc: BaseException) -> None:
     st.stop()
 
 
-def refresh() -> None:
-    """Ask for a sync now and wait for it (with its progress), so the next read shows what just changed in
-    the CRM (a created lead); other users are not blocked: the sync runs in the background thread."""
+def refresh(wait: float = 15.0) -> None:
+    """Ask for a sync now and wait quietly (at most `wait` seconds, drawing nothing, so the page's elements
+    keep their places) for it to end, so the next read shows what just changed in the CRM (a created lead).
+    Other users are not blocked: the sync runs in the background thread; a slow one finishes later."""
     from lib.ui.sync import sync_now
 
-    sync_now(settings())
+    sync_now(settings(), wait=wait, quiet=True)
 
 
 def forget_connection() -> None:

@@ -73,11 +73,20 @@ def _progress_text(state: Any) -> str:
 
 
 def wait_for_sync(
-    s: Settings, ls: Any, crm: str, timeout: float, *, first: bool = False, after_run: int | None = None
+    s: Settings,
+    ls: Any,
+    crm: str,
+    timeout: float,
+    *,
+    first: bool = False,
+    after_run: int | None = None,
+    quiet: bool = False,
+    slot: Any = None,
 ) -> Any:
     """Show a progress bar until a sync run newer than `after_run` (default: the newest now) has finished,
     or, with `first`, until the store holds a first successful sync (or the first attempt failed); returns
-    the sync state then (or when `timeout` seconds of real time have passed)."""
+    the sync state then (or when `timeout` seconds of real time have passed). `quiet`: no progress bar;
+    `slot`: an st.empty() to draw the bar in (else it is drawn where the call is)."""
     after = _last_run_id(ls, crm) if after_run is None else after_run
     deadline = time.monotonic() + timeout
     bar = None
@@ -93,8 +102,10 @@ def wait_for_sync(
                     return state
             if time.monotonic() > deadline:
                 return state
-            if bar is None:
-                bar = st.progress(0.0, text=_progress_text(state))
+            if quiet:
+                pass
+            elif bar is None:
+                bar = (slot or st).progress(0.0, text=_progress_text(state))
             elif state.running:
                 shown_steps += 1
                 bar.progress(min(0.95, 1 - 0.9**shown_steps), text=_progress_text(state))
@@ -104,9 +115,9 @@ def wait_for_sync(
             bar.empty()
 
 
-def sync_now(s: Settings, *, wait: float = SYNC_NOW_WAIT_SECONDS) -> Any:
+def sync_now(s: Settings, *, wait: float = SYNC_NOW_WAIT_SECONDS, quiet: bool = False) -> Any:
     """Ask for a sync now (this process's worker at once; another replica's through the store) and show its
-    progress until it ends or `wait` seconds pass. Returns the sync state."""
+    progress (none when `quiet`) until it ends or `wait` seconds pass. Returns the sync state."""
     from lib.ui.data import lead_store, sync_worker
 
     ls = lead_store(s)
@@ -116,7 +127,7 @@ def sync_now(s: Settings, *, wait: float = SYNC_NOW_WAIT_SECONDS) -> Any:
     worker = sync_worker(s)
     if worker is not None:
         worker.wake()
-    return wait_for_sync(s, ls, crm, wait, after_run=after)
+    return wait_for_sync(s, ls, crm, wait, after_run=after, quiet=quiet)
 
 
 def failed_sync_warning(s: Settings, state: Any) -> None:

@@ -22,7 +22,12 @@ PAGES = {  # navigation label -> something only that page shows once it has rend
 
 def pick(page: Page, label: str, option: str) -> None:
     """Choose `option` in the sidebar select or multiselect labelled `label`, as a person would."""
-    page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label, exact=True).click()
+    box = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label, exact=True)
+    # The sidebar scrolls to bring a low select into view; a list opened while it still scrolls closes again,
+    # as it would for a person clicking mid-scroll: scroll first, then open it.
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")
 
