@@ -780,10 +780,11 @@ def _arrow_extras(column: Any) -> dict[str, pd.Series] | None:
     texts = pc.drop_null(column)
     if len(texts) == 0:
         return {}
-    data = "\n".join(texts.to_pylist()).encode("utf-8")
+    data = _json_lines(texts)  # one text per line, joined by pyarrow (no Python string per row)
     try:
         table = pa_json.read_json(
-            io.BytesIO(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
+            pa.BufferReader(data),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, data.size // 8 + 1)),
         )
     except (ValueError, ArithmeticError):
         return None
@@ -805,6 +806,20 @@ def _arrow_extras(column: Any) -> dict[str, pd.Series] | None:
         else:  # nested values, timestamps...: as the json module reads them
             out[name] = pd.Series(col.to_pylist(), dtype=object).convert_dtypes()
     return out
+
+
+def _json_lines(texts: Any) -> Any:
+    """A pyarrow string array (or chunked array) without nulls as one buffer: each text then a newline."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = pc.binary_join_element_wise(texts, pa.scalar(""), "\n")  # text + "\n" + ""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks() if lines.num_chunks else pa.array([], pa.string())
+    lines = lines.cast(pa.large_string())  # 64-bit offsets: a text of any size
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    return lines.buffers()[2].slice(start, end - start)
 
 
 def lease_name(crm: str) -> str:
