@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -659,12 +660,16 @@ class LeadStore:
             if write or history:
                 rv = self._bump(tx, crm)
                 cols = [*_CONTENT, "extra", "row_hash"]
+                if len(write) == len(ids):  # every row (a first sync): zip the columns, no indexing
+                    rows = list(zip(repeat(crm), ids, *(values[c] for c in cols), repeat(rv), repeat(run_id)))
+                else:
+                    rows = [(crm, ids[i], *(values[c][i] for c in cols), rv, run_id) for i in write]
                 tx.executemany(
                     f"INSERT INTO synced_leads (crm, lead_id, {', '.join(cols)}, deleted_at, rv, seen_run) "
                     f"VALUES (?, ?, {', '.join('?' * len(cols))}, NULL, ?, ?) ON CONFLICT (crm, lead_id) DO "
                     f"UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)}, deleted_at = NULL, "
                     "rv = excluded.rv, seen_run = excluded.seen_run",
-                    [(crm, ids[i], *(values[c][i] for c in cols), rv, run_id) for i in write],
+                    rows,
                 )
                 if history:
                     tx.executemany(
@@ -783,10 +788,11 @@ def _arrow_extras(column: Any) -> dict[str, pd.Series] | None:
     texts = pc.drop_null(column)
     if len(texts) == 0:
         return {}
-    data = "\n".join(texts.to_pylist()).encode("utf-8")
+    data = _json_lines(texts)  # one text per line, joined by pyarrow (no Python string per row)
     try:
         table = pa_json.read_json(
-            io.BytesIO(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 8 + 1))
+            pa.BufferReader(data),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, data.size // 8 + 1)),
         )
     except (ValueError, ArithmeticError):
         return None
@@ -810,6 +816,20 @@ def _arrow_extras(column: Any) -> dict[str, pd.Series] | None:
     return out
 
 
+def _json_lines(texts: Any) -> Any:
+    """A pyarrow string array (or chunked array) without nulls as one buffer: each text then a newline."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = pc.binary_join_element_wise(texts, pa.scalar(""), "\n")  # text + "\n" + ""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks() if lines.num_chunks else pa.array([], pa.string())
+    lines = lines.cast(pa.large_string())  # 64-bit offsets: a text of any size
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    return lines.buffers()[2].slice(start, end - start)
+
+
 def lease_name(crm: str) -> str:
     """The name of the lease whose holder syncs `crm`."""
     return f"sync:{crm}"
@@ -826,7 +846,40 @@ def _extra_json(frame: pd.DataFrame, extras: Iterable[str]) -> list[str | None]:
     extras = list(extras)
     if not extras:
         return [None] * len(frame)
-    names = sorted(extras)
+    try:
+        return _extra_json_columns(frame, sorted(extras))
+    except TypeError:  # unhashable values (lists, dicts): one row at a time
+        return _extra_json_rows(frame, sorted(extras))
+
+
+def _extra_json_columns(frame: pd.DataFrame, names: list[str]) -> list[str | None]:
+    """_extra_json column by column: each distinct value of a column is encoded once, and the rows' texts
+    are joined with numpy's element-wise string addition (the same text as _extra_json_rows)."""
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    n = len(frame)
+    acc = np.full(n, "", dtype=object)
+    for name in names:
+        column = frame[name]
+        mask = column.notna().to_numpy(dtype=bool)
+        if not mask.any():
+            continue
+        key = dumps(name) + ": "
+        present = column[mask]
+        piece = np.full(n, "", dtype=object)
+        if present.dtype == object:  # mixed values (1 and True are one key to factorize): each on its own
+            piece[mask] = [key + dumps(v.item() if isinstance(v, np.generic) else v) for v in present]
+        else:
+            codes, uniques = pd.factorize(present)
+            encoded = [key + dumps(u.item() if isinstance(u, np.generic) else u) for u in uniques]
+            piece[mask] = np.array(encoded, dtype=object)[codes]
+        sep = np.where(mask & (acc != ""), ", ", "")
+        acc = acc + sep + piece
+    empty = acc == ""
+    out = np.where(empty, None, "{" + acc + "}")
+    return out.tolist()
+
+
+def _extra_json_rows(frame: pd.DataFrame, names: list[str]) -> list[str | None]:
     columns = [[v.item() if isinstance(v, np.generic) else v for v in _none_if_na(frame[c])] for c in names]
     dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
     out: list[str | None] = []

@@ -28,7 +28,8 @@ One run (`sync_once`):
 - on failure records a clean one-line message (never a token or password) in the run and the CRM's state,
   keeps every stored lead, and re-raises.
 
-Connectors: `source.lead_pages(since, progress)` (an iterator of canonical frames, one per CRM page) when
+Connectors: `source.lead_pages(since, progress)` (an iterator of canonical frames, one per CRM page; with
+`min_rows=BATCH_ROWS` when it takes that keyword, joining pages into frames of ~10,000 leads) when
 the connector has it, else `source.leads(since, progress)` as a single page. `source.http.requests` (the
 HttpClient's request counter) is used for `requests` when it exists (None otherwise).
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import logging
 import math
@@ -66,6 +68,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress updates (and lease renewals) wh
 POLL = 2.0  # seconds between the worker's looks at the store for a "Sync now"
 STORE_RETRY = 30.0  # seconds before the worker tries again to reach a store database that failed
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process as a lease holder
+BATCH_ROWS = 10_000  # leads per written frame when the connector can join its pages (lead_pages' min_rows)
 RESULT_KEYS = ("mode", "requests", "fetched", "changed", "deleted", "status_changes", "total", "seconds")
 
 
@@ -141,7 +144,10 @@ def lead_pages(
     """The connector's pages of canonical leads (a connector without `lead_pages` gives one page)."""
     pages = getattr(source, "lead_pages", None)
     if pages is not None:
-        yield from pages(since=since, progress=progress)
+        if "min_rows" in inspect.signature(pages).parameters:  # bulk mode: fewer, bigger frames
+            yield from pages(since=since, progress=progress, min_rows=BATCH_ROWS)
+        else:
+            yield from pages(since=since, progress=progress)
         return
     yield source.leads(since=since, progress=progress)
 

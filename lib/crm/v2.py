@@ -6,8 +6,11 @@ JSON body of a create request.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -46,6 +49,59 @@ _EXTRAS = ("text", "is_subscriber", "ext_one", "ext_two", "ext_three", "ext_four
 REQUIRED_CREATE_FIELDS = ("name", "f_name", "phone")
 
 __all__ = ["CreatedLead", "Progress", "V2Source", "next_page", "updated_since_q", "wire_lead"]
+
+
+PREFETCH_PAGES = 16  # pages read ahead in bulk mode (lead_pages' min_rows)
+
+
+def _prefetched(start: Callable[[Progress], Iterator[Any]], progress: Progress | None) -> Iterator[Any]:
+    """The values of the iterator `start(relay)` read by a daemon thread, at most PREFETCH_PAGES ahead;
+    the progress calls it makes through `relay` reach `progress` in the consumer's thread, in order; its
+    exception is raised here; closing this generator stops the thread (after its current request)."""
+    box: queue.Queue = queue.Queue(maxsize=PREFETCH_PAGES)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = None
+        try:
+            source = start(lambda pages, leads: put(("progress", pages, leads)) and None)
+            for value in source:
+                if not put(("value", value)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            put(("error", exc))
+        finally:
+            if source is not None and hasattr(source, "close"):
+                with contextlib.suppress(Exception):
+                    source.close()
+
+    thread = threading.Thread(target=produce, name="v2-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, *rest = box.get()
+            if kind == "progress":
+                if progress:
+                    progress(*rest)
+            elif kind == "value":
+                yield rest[0]
+            elif kind == "error":
+                raise rest[0]
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def updated_since_q(since: datetime) -> str:
@@ -227,7 +283,7 @@ class V2Source:
         return frame
 
     def lead_pages(
-        self, since: datetime | None = None, progress: Progress | None = None
+        self, since: datetime | None = None, progress: Progress | None = None, *, min_rows: int = 0
     ) -> Iterator[pd.DataFrame]:
         """Canonical lead frames, one per page of the CRM, in its order, read lazily (the next page is
         requested when the next frame is asked for), so memory holds one page at a time.
@@ -247,17 +303,29 @@ class V2Source:
         copy: the later copies are dropped (a set of the ids seen is kept for the read). Frames may be
         empty when `since` or that de-duplication leaves nothing of a page. The status catalogue (for the
         `status` names) is fetched once, after the first page arrives (at the end when no page held a
-        lead)."""
-        return self._frames(since, progress, first_only=True)
+        lead).
+
+        `min_rows` > 0 (the sync's bulk mode) joins consecutive CRM pages into one frame of at least that
+        many leads (the last may be smaller) before converting them: far less per-page pandas work for a
+        big account. The pages are then read ahead by a thread (one request at a time, at most
+        PREFETCH_PAGES pages waiting), so the CRM prepares the next pages while this process converts and
+        stores a batch; memory stays bounded, `progress` is still called in the caller's thread, and
+        closing the iterator stops the reading."""
+        return self._frames(since, progress, first_only=True, min_rows=min_rows)
 
     def _frames(
-        self, since: datetime | None, progress: Progress | None, *, first_only: bool
+        self, since: datetime | None, progress: Progress | None, *, first_only: bool, min_rows: int = 0
     ) -> Iterator[pd.DataFrame]:
-        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
+        """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads());
+        `min_rows` joins pages (see lead_pages)."""
         floor = None if since is None else _utc_second(since)
         catalogue: pd.DataFrame | None = None
         self.last_read_was_incremental = since is not None
-        for items, fresh, asked in self._raw_pages(since, progress):
+        if min_rows > 0:  # bulk: the next pages are fetched (in a thread) while this batch is converted
+            pages = _prefetched(lambda relay: self._raw_pages(since, relay), progress)
+        else:
+            pages = self._raw_pages(since, progress)
+        for items, fresh, asked in self._batches(pages, min_rows, first_only):
             if catalogue is None:
                 catalogue = self.statuses()
             frame = self.to_frame(fresh if first_only else items, catalogue)
@@ -275,6 +343,28 @@ class V2Source:
             yield frame
         if catalogue is None:  # no lead at all: the catalogue is still read, so an empty CRM is checked alike
             self.statuses()
+
+    @staticmethod
+    def _batches(
+        pages: Iterator[tuple[list[dict], list[dict], bool]], min_rows: int, first_only: bool
+    ) -> Iterator[tuple[list[dict], list[dict], bool]]:
+        """Consecutive pages joined until they hold `min_rows` leads (0: every page as it is); `asked` is
+        False for a batch when it is for any of its pages."""
+        if min_rows <= 0:
+            yield from pages
+            return
+        items: list[dict] = []
+        fresh: list[dict] = []
+        asked = True
+        for page_items, page_fresh, page_asked in pages:
+            items.extend(page_items)
+            fresh.extend(page_fresh)
+            asked = asked and page_asked
+            if len(fresh if first_only else items) >= min_rows:
+                yield items, fresh, asked
+                items, fresh, asked = [], [], True
+        if items:
+            yield items, fresh, asked
 
     def _raw_pages(
         self, since: datetime | None, progress: Progress | None
