@@ -308,7 +308,11 @@ class SyncWorker:
         now: Callable[[], datetime] = clock.now,
         holder: str = PROCESS,
         poll: float = POLL,
+        after_sync: Callable[[], Any] | None = None,
     ) -> None:
+        """`after_sync`: called in the thread after each attempt (and at start when the store already holds
+        a sync), e.g. to bring the pages' in-memory copy up to date before anyone asks (failures logged)."""
+        self.after_sync = after_sync
         self.settings = settings
         self.source_factory = source_factory
         self.interval = float(settings.sync_interval if interval is None else interval)
@@ -359,11 +363,14 @@ class SyncWorker:
                     if store is None:  # (again, after the database failed)
                         store = LeadStore(open_database(self.settings.store_url))
                         due = due or store.state(crm).last_success_at is None
+                        if not due:
+                            self._after_sync()
                     asked = self._wake.is_set() or due or time.monotonic() >= next_at
                     if asked or store.sync_requested(crm) is not None:
                         self._wake.clear()
                         due = False
                         self._attempt(store, crm)
+                        self._after_sync()
                         next_at = time.monotonic() + self.interval if self.interval > 0 else float("inf")
                         continue
                 except Exception as exc:  # the store's database is down: say so, try again later
@@ -380,6 +387,14 @@ class SyncWorker:
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.db.close()
+
+    def _after_sync(self) -> None:
+        if self.after_sync is None or self._stop.is_set():
+            return
+        try:
+            self.after_sync()
+        except Exception as exc:  # the pages will read the store themselves
+            log.warning("could not refresh the pages' copy after the sync: %s", clean_error(exc))
 
     def _attempt(self, store: LeadStore, crm: str) -> None:
         self.attempts += 1

@@ -105,7 +105,12 @@ def sync_worker(s: Settings):
         if worker is None or not worker.running:
             from lib.sync import SyncWorker
 
-            worker = SyncWorker(s, lambda: _source(s, _settings_key(s)), interval=s.sync_interval)
+            # After each sync the worker also brings this process's copy of the leads up to date (and the
+            # snapshot a restart starts from), so a page opened after a big sync does not wait for it.
+            source_now = _source(s, _settings_key(s))
+            worker = SyncWorker(
+                s, lambda: source_now, interval=s.sync_interval, after_sync=lead_cache(s).leads
+            )
             worker.start()
             _WORKERS[key] = worker
     return worker
