@@ -19,8 +19,8 @@ from lib.store import Store
 from tests.e2e.conftest import running_app
 
 PASSWORD = "correct horse battery"
-URLS = ["", "overview", "funnel", "statuses", "goals", "marketing", "ad_spend", "leads", "new_lead",
-        "settings", "users", "audit"]  # fmt: skip
+URLS = ["", "overview", "funnel", "statuses", "history", "goals", "marketing", "ad_spend", "leads",
+        "new_lead", "settings", "users", "audit"]  # fmt: skip
 LEAD_DATA = (
     '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stMetric"], [data-testid="stDownloadButton"]'
 )
