@@ -114,7 +114,7 @@ else:
         groups = analytics.speed_to_lead(
             p.leads, history, p.statuses, since=since, now=p.now, tz=tz, by=by, aliases=p.aliases
         )
-        if by == "owner":
+        if by == "owner" and (groups["judged_1h"].sum() + groups["judged_1_working_day"].sum()) > 0:
             st.plotly_chart(charts.speed_to_lead_chart(groups, by, period_label=p.period), key="speed_chart")
         shown = pd.DataFrame(
             {
