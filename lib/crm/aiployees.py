@@ -37,7 +37,7 @@ import httpx
 import pandas as pd
 
 from lib.contacts import normalize_emails, normalize_phones
-from lib.crm.base import CreatedLead, Progress, first_copies, join_pages
+from lib.crm.base import CreatedLead, Progress, client_filtered_frames, first_copies, join_pages
 from lib.crm.http import HttpClient, as_json_dict
 from lib.crm.parsing import parse_times
 from lib.errors import CRMResponseError, NotSupportedError
@@ -284,15 +284,7 @@ class AiployeesSource:
         self, since: datetime | None, progress: Progress | None, *, first_only: bool
     ) -> Iterator[pd.DataFrame]:
         """lead_pages' frames; `first_only=False` keeps every copy of a lead met twice (for leads())."""
-        floor = None if since is None else pd.Timestamp(since).tz_convert("UTC").floor("s")
-        for items, fresh in self._item_pages(progress):
-            frame = self.to_frame(fresh if first_only else items)
-            if floor is not None:
-                unreadable = frame.attrs.get("unreadable", {})
-                frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
-                frame.attrs["unreadable"] = unreadable
-            frame.attrs["incremental"] = False
-            yield frame
+        return client_filtered_frames(self._item_pages(progress), self.to_frame, since, first_only=first_only)
 
     def to_frame(self, items: list[dict]) -> pd.DataFrame:
         """Lead items → the canonical frame; values that cannot be read are NA and counted in

@@ -97,3 +97,25 @@ def _category(values: pd.Series) -> pd.Series:
     s = values.astype("string")
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string")))
+
+
+def client_filtered_frames(
+    item_pages: Iterable[tuple[list[dict], list[dict]]],
+    to_frame: Callable[[list[dict]], pd.DataFrame],
+    since: datetime | None,
+    *,
+    first_only: bool,
+) -> Iterator[pd.DataFrame]:
+    """Frames of a CRM read in full whose API cannot filter by update time: each page's items (`fresh`: those
+    not met on an earlier page, used when `first_only`) become a canonical frame, kept to the leads updated at
+    or after `since` (rounded down to the second); `attrs["incremental"]` is False and `attrs["unreadable"]`
+    counts the whole page's unreadable values."""
+    floor = None if since is None else pd.Timestamp(since).tz_convert("UTC").floor("s")
+    for items, fresh in item_pages:
+        frame = to_frame(fresh if first_only else items)
+        if floor is not None:
+            unreadable = frame.attrs.get("unreadable", {})
+            frame = frame[frame["updated_at"] >= floor].reset_index(drop=True)
+            frame.attrs["unreadable"] = unreadable
+        frame.attrs["incremental"] = False
+        yield frame
