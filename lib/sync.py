@@ -491,9 +491,24 @@ def main(argv: list[str] | None = None) -> int:
         if every is None:
             return status
         try:
-            time.sleep(every)
+            wait_or_requested(store, crm, every)
         except KeyboardInterrupt:
             return status
+
+
+def wait_or_requested(store: LeadStore, crm: str, seconds: float, poll: float = POLL) -> bool:
+    """Sleep `seconds`, or less when a page asks for a sync now (LeadStore.request_sync, looked at every
+    `poll` seconds): how a separate sync service (`--every`) answers the app's "Sync now". Returns whether
+    it was asked."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(poll, left))
+        try:
+            if store.sync_requested(crm) is not None:
+                return True
+        except Exception:  # the store is unreachable for a moment: the next sync will say so
+            continue
+    return False
 
 
 __all__ = [
@@ -508,6 +523,7 @@ __all__ = [
     "latest_full_sync_time",
     "main",
     "sync_once",
+    "wait_or_requested",
 ]
 
 

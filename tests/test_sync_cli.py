@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from lib import clock
+from lib.config import load_settings
 from lib.db import open_database
 from lib.demo.server import DemoCRM
 from lib.lead_store import LeadStore, lease_name
+from lib.store import crm_key
 from lib.sync import RESULT_KEYS
 from tests.conftest import lead_item
 
@@ -98,3 +101,34 @@ def test_another_process_syncing_is_not_a_failure(crm, store_url):
     assert result.returncode == 0
     assert "another process is syncing" in result.stderr and result.stdout == ""
     assert store.runs(crm.base_url).empty
+
+
+def test_a_sync_service_running_every_hour_answers_sync_now_at_once(crm, store_url):
+    """`--every 1h` with the app's "Sync now" (a request in the store): the service syncs within seconds."""
+    env = {
+        **os.environ,
+        "LEADS_SOURCE": "v2",
+        "LEADS_BASE_URL": crm.base_url,
+        "LEADS_TOKEN": crm.token,
+        "LEADS_STORE_URL": store_url,
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "lib.sync", "--every", "1h", "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = json.loads(service.stdout.readline())
+        assert (first["mode"], first["total"]) == ("full", 3)
+        crm.db.import_items([lead_item(4, "new", 0, "08:00:00")])
+        store = LeadStore(open_database(store_url))
+        # the key the service syncs under (the CRM's base URL), asked at the dashboard's (pinned) now
+        store.request_sync(crm_key(load_settings(env, {})), clock.now())
+        second = json.loads(service.stdout.readline())  # an hour early: asked
+        assert (second["mode"], second["fetched"] >= 1, second["total"]) == ("incremental", True, 4)
+    finally:
+        service.terminate()
+        service.wait(10)
