@@ -14,7 +14,7 @@ ID = 900000000000000000000000000000000000000
 
 
 def caption(at) -> str:
-    return next(c.value for c in at.sidebar.caption if "leads ·" in c.value)
+    return next(c.value for c in at.sidebar.caption if " · synced" in c.value)
 
 
 def click(at, label: str):
@@ -114,3 +114,19 @@ def test_values_the_crm_sent_unreadable_are_counted_on_the_page(serve_leads):
     warning = next(w.value for w in at.warning if "could not be read" in w.value)
     assert warning.endswith("are left blank: 1 created at.")  # lead 2's created_at; the lead itself is kept
     assert caption(at) == "2 leads · synced just now"
+
+
+def test_a_failed_first_sync_says_why_and_can_be_tried_again(tmp_path, monkeypatch):
+    from tests.conftest import point_app_at
+    from tests.fakes.v2_faults import FaultyDemoCRM
+
+    with FaultyDemoCRM(tmp_path / "crm", size=0, page_size=4) as crm:
+        crm.db.import_items([lead_item(1, "new", 1, "10:00:00")])
+        crm.inject("/v2/leads/statuses", 401, times=1)  # the first sync is refused once
+        point_app_at(monkeypatch, "v2", crm)
+        at = run_app("pages/overview.py")
+        assert "Could not load the leads" in at.error[0].value and "401" in at.error[0].value
+        assert not at.metric  # nothing to show yet, and nothing invented
+        click(at, "Try the sync again")
+        assert not at.error
+        assert caption(at) == "1 lead · synced just now"

@@ -148,11 +148,18 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
         worker = sync_worker(s)
         crm = crm_key(s)
         state = cache.store.state(crm)
-        if state.last_success_at is None:  # a new worker syncs at once when the store has no sync yet
+        # a new worker syncs at once when the store has no sync yet; without one, wait only for a sync
+        # service that is running now
+        if state.last_success_at is None and (worker is not None or state.running):
             state = wait_for_sync(s, cache.store, crm, FIRST_SYNC_WAIT_SECONDS, first=True, slot=slot)
         if state.last_success_at is None:
             if state.last_error:
                 show_error(state.last_error)
+                if st.button("Try the sync again", icon="🔄", key="first_sync_retry"):
+                    from lib.ui.sync import sync_now
+
+                    sync_now(s)
+                    st.rerun()
             elif worker is None:
                 st.info(
                     "No sync has run yet and this app does not sync by itself (LEADS_SYNC_INTERVAL is off): "

@@ -21,6 +21,7 @@ from lib import clock
 from lib.config import Settings
 from lib.store import crm_key
 from lib.text import escape_markdown
+from lib.ui.formatting import count
 
 SYNC_NOW_WAIT_SECONDS = 60  # how long "Sync now" shows the run's progress before leaving it to run on
 POLL_SECONDS = 0.25
@@ -158,7 +159,7 @@ def sidebar_sync(s: Settings, data: Any) -> None:
     state = data.sync
     now = clock.now()
     running = state is not None and state.running
-    text = f"{len(data.leads):,} leads · synced {ago(data.synced_at, now)}"
+    text = f"{count(len(data.leads), 'lead')} · synced {ago(data.synced_at, now)}"
     if running:
         text += " · syncing now…"
     st.caption(text, help=f"Last successful sync: {shown(data.synced_at, s.timezone)} ({s.timezone})")
