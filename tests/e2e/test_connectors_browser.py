@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import NOW
 from tests.e2e.conftest import running_app
 from tests.fakes.aiployees import AiployeesFake
 from tests.fakes.kommo import KommoFake
@@ -26,7 +27,13 @@ FAKES = {  # source -> (fake, the funnel's connector dimension)
 @pytest.fixture(scope="module", params=list(FAKES))
 def connected(request, tmp_path_factory):
     make, dimension = FAKES[request.param]
-    with make() as crm:
+    # The fake's leads are dated from the dashboard's clock, pinned for every test (tests/conftest.py NOW) but
+    # not yet while this module-wide fixture runs: pin it here too, or the seeded leads would be newer than a
+    # lead the test creates (stamped at NOW), as no real CRM's clock would make them.
+    with pytest.MonkeyPatch.context() as pinned:
+        pinned.setenv("LEADS_NOW", NOW)
+        crm = make()
+    with crm:
         env = {"LEADS_SOURCE": request.param, "LEADS_BASE_URL": crm.base_url, "LEADS_TOKEN": crm.token}
         with running_app(tmp_path_factory.mktemp(f"{request.param}-app"), env) as url:
             yield request.param, crm, url, dimension
