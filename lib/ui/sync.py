@@ -92,6 +92,7 @@ def wait_for_sync(
     deadline = time.monotonic() + timeout
     bar = None
     shown_steps = 0
+    pause = 0.02
     try:
         while True:
             state = ls.state(crm)
@@ -110,7 +111,8 @@ def wait_for_sync(
             elif state.running:
                 shown_steps += 1
                 bar.progress(min(0.95, 1 - 0.9**shown_steps), text=_progress_text(state))
-            time.sleep(POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(POLL_SECONDS, pause * 1.5)  # a quick sync is seen at once, a long one polled calmly
     finally:
         if bar is not None:
             bar.empty()
