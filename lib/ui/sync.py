@@ -92,6 +92,7 @@ def wait_for_sync(
     deadline = time.monotonic() + timeout
     bar = None
     shown_steps = 0
+    seen = 0
     pause = 0.02
     try:
         while True:
@@ -108,9 +109,10 @@ def wait_for_sync(
                 pass
             elif bar is None:
                 bar = (slot or st).progress(0.0, text=_progress_text(state))
-            elif state.running:
+            elif state.running and (state.running.get("fetched") or 0) > seen:
+                seen = state.running.get("fetched") or 0  # the bar moves when leads arrive, not with time
                 shown_steps += 1
-                bar.progress(min(0.95, 1 - 0.9**shown_steps), text=_progress_text(state))
+                bar.progress(min(0.95, 1 - 0.8**shown_steps), text=_progress_text(state))
             time.sleep(pause)
             pause = min(POLL_SECONDS, pause * 1.5)  # a quick sync is seen at once, a long one polled calmly
     finally:
