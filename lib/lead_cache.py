@@ -45,44 +45,30 @@ class LeadCache:
         self._version: int | None = None
         self._snapshot = None
         if snapshot_dir is not None:
-            name = hashlib.sha256(f"{crm}".encode()).hexdigest()[:16]
-            self._snapshot = Path(snapshot_dir) / f"leads-{name}"
-        self.pulled = 0  # rows pulled from the store by the last refresh (for tests and benchmarks)
+            self._snapshot = Path(snapshot_dir) / f"leads-{hashlib.sha256(crm.encode()).hexdigest()[:16]}"
 
     def leads(self) -> pd.DataFrame:
         """The live leads as of the store's current version."""
         with self._lock:
             version = self.store.version(self.crm)
             if self._frame is not None and version == self._version:
-                self.pulled = 0
                 return self._frame
+            from_snapshot = False
             if self._frame is None:
                 self._frame, self._rv = self._from_snapshot()
+                from_snapshot = self._frame is not None
             delta, rv = self.store.leads_since(self.crm, after=self._rv)
-            self.pulled = len(delta)
+            pulled = len(delta)
             frame = merge(self._frame, delta)
-            if self._snapshot is not None and not self._matches_store(frame):
-                frame, rv = self._reload()
+            if from_snapshot and self.store.live_count(self.crm) != len(frame):  # not this store's copy
+                delta, rv = self.store.leads_since(self.crm, after=0)
+                pulled, frame = len(delta), merge(None, delta)
             self._frame, self._rv, self._version = frame, rv, version
-            if self._snapshot is not None and self.pulled >= max(SNAPSHOT_MIN_ROWS, len(frame) // 5):
+            if self._snapshot is not None and pulled >= max(SNAPSHOT_MIN_ROWS, len(frame) // 5):
                 self._write_snapshot(frame, rv)
             return frame
 
-    def forget(self) -> None:
-        """Drop the in-memory copy (the next call reads the store again)."""
-        with self._lock:
-            self._frame, self._rv, self._version = None, 0, None
-
     # -- snapshot ---------------------------------------------------------------------------------------
-
-    def _matches_store(self, frame: pd.DataFrame) -> bool:
-        counter = getattr(self.store, "live_count", None)
-        return counter is None or int(counter(self.crm)) == len(frame)
-
-    def _reload(self) -> tuple[pd.DataFrame, int]:
-        delta, rv = self.store.leads_since(self.crm, after=0)
-        self.pulled = len(delta)
-        return merge(None, delta), rv
 
     def _from_snapshot(self) -> tuple[pd.DataFrame | None, int]:
         if self._snapshot is None:
@@ -94,9 +80,7 @@ class LeadCache:
             if meta.get("crm") != self.crm or int(meta["rv"]) > int(self.store.version(self.crm)):
                 return None, 0
             frame = pd.read_parquet(data_path)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None, 0
-        except Exception:  # a damaged file: pyarrow's own errors; the store is the truth, start over
+        except Exception:  # missing, damaged (pyarrow's own errors) or foreign: the store is the truth
             return None, 0
         return canonical_types(frame), int(meta["rv"])
 

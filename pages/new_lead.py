@@ -37,10 +37,6 @@ errors: dict[str, str] = state.get("nl_errors", {})
 st.title("New lead")
 
 
-def shown_time(when) -> str:
-    return when.astimezone(tz).strftime("%d %b %Y %H:%M")
-
-
 def field_error(name: str) -> None:
     if name in errors:
         st.error(errors[name], icon="⚠️")
@@ -62,7 +58,7 @@ def submit(lead: dict) -> None:
             state["nl_gen"] = gen + 1  # a fresh, empty form; the old submit can no longer fire
             state.pop("nl_outbox_id", None)
             state.pop("nl_errors", None)
-            ui.refresh()
+            ui.refresh(s)
         else:
             state["nl_outbox_id"] = result.outbox_id
             state["nl_errors"] = {
@@ -273,7 +269,7 @@ for item in items:
         name_, *contact = [f"\u2068{escape_markdown(v)}\u2069" for v in values if v]
         info.markdown(
             f"{badge}: **{name_}** · {' · '.join(contact)}  \n"
-            f"kept {shown_time(item.created_at)} · {item.attempts} attempt(s)"
+            f"kept {ui.local_time(item.created_at, s.timezone)} · {item.attempts} attempt(s)"
         )
         info.caption(escape_markdown(item.error or "Being sent to the CRM now."))
         # One send per item however often Retry is clicked: new_lead.retry claims the item in the store, and
@@ -284,7 +280,7 @@ for item in items:
                 gate.audit(s, "outbox retry", {"outbox_id": item.id, "outcome": note.state})
                 state["nl_outbox_note"] = note
                 if note.ok:
-                    ui.refresh()
+                    ui.refresh(s)
             st.rerun()
         # Discard asks first: the lead would be lost for good (the confirmation holds for this item only)
         if item.state != "sending" and discard_col.button("Discard", key=f"nl_discard_{item.id}"):

@@ -63,3 +63,33 @@ def test_canonical_types_after_parquet(tmp_path):
     assert isinstance(back["owner"].dtype, pd.CategoricalDtype)
     assert back["owner"].cat.categories.dtype == "string"
     assert str(back["created_at"].dtype) == "datetime64[ns, UTC]"
+
+
+def _store_with(path, ids: list[str]):
+    from datetime import UTC, datetime
+
+    from lib.db import open_database
+    from lib.lead_store import LeadStore
+
+    store = LeadStore(open_database(f"sqlite:///{path}"))
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    run = store.begin_run("crm", started_at=now, mode="full", holder="test")
+    store.write_page(
+        "crm", frame([{"lead_id": i, "status_id": "a"} for i in ids]), run_id=run, now=now, full=True
+    )
+    return store
+
+
+def test_a_restart_reads_the_snapshot_and_a_foreign_snapshot_is_ignored(tmp_path, monkeypatch):
+    import lib.lead_cache as lead_cache
+
+    monkeypatch.setattr(lead_cache, "SNAPSHOT_MIN_ROWS", 1)
+    store = _store_with(tmp_path / "a.sqlite3", ["1", "2", "3"])
+    first = lead_cache.LeadCache(store, "crm", tmp_path / "cache").leads()  # pulls 3 rows: writes a snapshot
+    assert sorted(first["lead_id"]) == ["1", "2", "3"]
+    assert (tmp_path / "cache").is_dir()
+    again = lead_cache.LeadCache(store, "crm", tmp_path / "cache")  # a restart: the snapshot, nothing pulled
+    assert sorted(again.leads()["lead_id"]) == ["1", "2", "3"]
+    # another store of the same CRM key holding other leads: the snapshot is not its copy
+    other = _store_with(tmp_path / "b.sqlite3", ["7", "8"])
+    assert sorted(lead_cache.LeadCache(other, "crm", tmp_path / "cache").leads()["lead_id"]) == ["7", "8"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,17 @@ FIRST_SYNC_WAIT_SECONDS = 120  # how long a page shows the first sync's progress
 class LoadedData:
     leads: pd.DataFrame
     statuses: pd.DataFrame
-    synced_at: datetime | None  # when the data was last fresh (the last successful sync), UTC
-    unreadable: dict[str, int] = field(default_factory=dict)
-    sync: Any = None  # lib.lead_store.SyncState of this CRM when the data was read
+    sync: Any  # lib.lead_store.SyncState of this CRM when the data was read
+
+    @property
+    def synced_at(self) -> datetime | None:
+        """When the data was last fresh (the end of the last successful sync), UTC."""
+        return self.sync.last_success_at
+
+    @property
+    def unreadable(self) -> dict[str, int]:
+        """{column: values the CRM sent that could not be read} at its last full sync."""
+        return dict(self.sync.unreadable or {})
 
 
 def settings() -> Settings:
@@ -178,8 +186,7 @@ def load_data_or_error(s: Settings) -> LoadedData | None:
         st.error(data_dir_problem(s, exc), icon="⚠️")
         return None
     failed_sync_warning(s, state)
-    unreadable = dict(getattr(state, "unreadable", None) or {})
-    return LoadedData(leads, statuses, state.last_success_at, unreadable, state)
+    return LoadedData(leads, statuses, state)
 
 
 def history_data(s: Settings) -> tuple[pd.DataFrame, datetime | None]:
@@ -215,13 +222,13 @@ def stop_for_data_dir(s: Settings, exc: BaseException) -> None:
     st.stop()
 
 
-def refresh(wait: float = 15.0) -> None:
+def refresh(s: Settings, wait: float = 15.0) -> None:
     """Ask for a sync now and wait quietly (at most `wait` seconds, drawing nothing, so the page's elements
     keep their places) for it to end, so the next read shows what just changed in the CRM (a created lead).
     Other users are not blocked: the sync runs in the background thread; a slow one finishes later."""
     from lib.ui.sync import sync_now
 
-    sync_now(settings(), wait=wait, quiet=True)
+    sync_now(s, wait=wait, quiet=True)
 
 
 def forget_connection() -> None:

@@ -16,6 +16,11 @@ def count(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
+def local_time(at, tz: str) -> str:
+    """A UTC instant as "23 Nov 2026 14:00" in the display zone `tz`; "—" when there is none."""
+    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%d %b %Y %H:%M")
+
+
 def percent(value: float | None) -> str:
     """The one percent format: one decimal, e.g. '12.0%'; '—' when there is no value."""
     if value is None or pd.isna(value):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +20,7 @@ from lib import clock
 from lib.config import Settings
 from lib.store import crm_key
 from lib.text import escape_markdown
-from lib.ui.formatting import count
+from lib.ui.formatting import count, local_time
 
 SYNC_NOW_WAIT_SECONDS = 60  # how long "Sync now" shows the run's progress before leaving it to run on
 POLL_SECONDS = 0.25
@@ -43,13 +42,9 @@ def ago(then: datetime | None, now: datetime) -> str:
     return f"{hours // 24} days ago"
 
 
-def shown(at: datetime | None, tz: str) -> str:
-    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%d %b %Y %H:%M")
-
-
 def sync_ago(s: Settings, at: datetime | None) -> str:
     """ "23 Nov 2026 14:00 (2 min ago)" in the display zone."""
-    return "never" if at is None else f"{shown(at, s.timezone)} ({ago(at, clock.now())})"
+    return "never" if at is None else f"{local_time(at, s.timezone)} ({ago(at, clock.now())})"
 
 
 def store_label(s: Settings) -> str:
@@ -142,7 +137,7 @@ def failed_sync_warning(s: Settings, state: Any) -> None:
         return
     st.warning(
         f"**The last sync failed** ({ago(failed, clock.now())}): {escape_markdown(state.last_error)}  \n"
-        f"Showing the data as it was at the last successful sync, {shown(fresh, s.timezone)} "
+        f"Showing the data as it was at the last successful sync, {local_time(fresh, s.timezone)} "
         f"({ago(fresh, clock.now())}). The sync tries again every {interval_text(s.sync_interval)}.",
         icon="⚠️",
     )
@@ -160,13 +155,10 @@ def interval_text(seconds: float) -> str:
 
 def sidebar_sync(s: Settings, data: Any) -> None:
     """ "Synced 2 min ago · 1,234 leads" and the Sync now button (in the sidebar)."""
-    state = data.sync
-    now = clock.now()
-    running = state is not None and state.running
-    text = f"{count(len(data.leads), 'lead')} · synced {ago(data.synced_at, now)}"
-    if running:
+    text = f"{count(len(data.leads), 'lead')} · synced {ago(data.synced_at, clock.now())}"
+    if data.sync.running:
         text += " · syncing now…"
-    st.caption(text, help=f"Last successful sync: {shown(data.synced_at, s.timezone)} ({s.timezone})")
+    st.caption(text, help=f"Last successful sync: {local_time(data.synced_at, s.timezone)} ({s.timezone})")
     if st.button("Sync now", icon="🔄", help="Fetch what changed in the CRM now (runs in the background)"):
         sync_now(s)
         st.rerun()
