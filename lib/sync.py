@@ -141,15 +141,12 @@ def decide_mode(
 def lead_pages(
     source: Any, since: datetime | None, progress: Callable[[int, int], None]
 ) -> Iterator[pd.DataFrame]:
-    """The connector's pages of canonical leads (a connector without `lead_pages` gives one page)."""
-    pages = getattr(source, "lead_pages", None)
-    if pages is not None:
-        if "min_rows" in inspect.signature(pages).parameters:  # bulk mode: fewer, bigger frames
-            yield from pages(since=since, progress=progress, min_rows=BATCH_ROWS)
-        else:
-            yield from pages(since=since, progress=progress)
-        return
-    yield source.leads(since=since, progress=progress)
+    """The connector's pages of canonical leads (lib.crm.base.Source.lead_pages), in bulk where it can."""
+    pages = source.lead_pages
+    if "min_rows" in inspect.signature(pages).parameters:  # bulk mode: fewer, bigger frames
+        yield from pages(since=since, progress=progress, min_rows=BATCH_ROWS)
+    else:
+        yield from pages(since=since, progress=progress)
 
 
 def request_count(source: Any) -> int | None:
